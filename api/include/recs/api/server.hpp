@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "recs/core/config.hpp"
+
+namespace recs::store {
+class PgPool;
+class RedisClient;
+}  // namespace recs::store
+
+namespace recs::api {
+
+/// What the server needs from the rest of the process (handed over by cmd/).
+struct ServerDeps {
+    store::PgPool* pg = nullptr;
+    store::RedisClient* redis = nullptr;
+    /// Status of the worker pools for /health: {"status": "up"|"down", "pools": {...}}.
+    std::function<nlohmann::json()> worker_status;
+    /// SHA-256 hex of the platform admin key.
+    std::string admin_key_hash;
+};
+
+/// The HTTP server of the api role. Start() serves on background threads.
+class Server {
+public:
+    Server(ServerDeps deps, core::Config config);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds (port 0 picks a free port) and serves. Returns the bound port.
+    int Start();
+    /// Fails readiness, waits up to config.drain_seconds for in-flight requests, then stops.
+    void DrainAndStop();
+    /// Stops at once.
+    void Stop();
+    int port() const;
+
+    /// (method, path template) of every route, for the contract test.
+    std::vector<std::pair<std::string, std::string>> Routes() const;
+
+    struct State;
+
+private:
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace recs::api

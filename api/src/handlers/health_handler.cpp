@@ -1,0 +1,22 @@
+#include <nlohmann/json.hpp>
+
+#include "handlers/handlers.hpp"
+
+namespace recs::api {
+
+void RegisterHealthRoutes(Router& router, Services& s) {
+    router.Add({"GET", "/v1/recs/health", AuthMode::kNone, std::nullopt, true, [&s](Request&) {
+                    auto [checks, up] = s.health->Snapshot();
+                    bool draining = s.draining.load();
+                    nlohmann::json j = {
+                        {"status", draining ? "draining" : (up ? "ok" : "degraded")},
+                        {"version", RECS_VERSION},
+                        {"checks", checks}};
+                    return Response::Json(up && !draining ? 200 : 503, j.dump());
+                }});
+    router.Add({"GET", "/metrics", AuthMode::kNone, std::nullopt, true, [&s](Request&) {
+                    return Response{200, s.metrics.Render(), "text/plain; version=0.0.4", {}};
+                }});
+}
+
+}  // namespace recs::api

@@ -1,0 +1,274 @@
+#include "recs/api/server.hpp"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "handlers/handlers.hpp"
+#include "http/problem.hpp"
+#include "http/router.hpp"
+#include "http/thread_pool.hpp"
+#include "recs/core/crypto.hpp"
+#include "recs/core/error.hpp"
+#include "recs/core/log.hpp"
+#include "services.hpp"
+
+namespace recs::api {
+
+using namespace Pistache;
+
+struct Server::State {
+    ServerDeps deps;
+    Services services;
+    Router router;
+    std::unique_ptr<ThreadPool> pool;
+    std::shared_ptr<Http::Endpoint> endpoint;
+    std::atomic<int> inflight{0};
+    int port = 0;
+    bool stopped = false;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A response header with any name. Pistache 0.0.5 writes only typed headers, not raw ones.
+class AnyHeader : public Http::Header::Header {
+public:
+    AnyHeader(std::string name, std::string value)
+        : name_(std::move(name)), value_(std::move(value)) {}
+    const char* name() const override { return name_.c_str(); }
+    uint64_t hash() const override { return 0; }  // never the target of a safe header cast
+    void write(std::ostream& os) const override { os << value_; }
+
+private:
+    std::string name_;
+    std::string value_;
+};
+
+std::string Lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool ValidRequestId(const std::string& id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id)
+        if (c < 0x21 || c > 0x7e) return false;
+    return true;
+}
+
+Request Convert(const Http::Request& in) {
+    Request r;
+    r.method = Http::methodString(in.method());
+    r.path = in.resource();
+    for (auto it = in.query().parameters_begin(); it != in.query().parameters_end(); ++it)
+        r.query[it->first] = it->second;
+    for (const auto& [name, raw] : in.headers().rawList()) r.headers[Lower(name)] = raw.value();
+    for (const auto& h : in.headers().list()) {
+        std::ostringstream os;
+        h->write(os);
+        r.headers[Lower(h->name())] = os.str();
+    }
+    r.body = in.body();
+    const std::string* rid = r.Header("x-request-id");
+    r.request_id = rid && ValidRequestId(*rid) ? *rid : core::RandomUuid();
+    return r;
+}
+
+/// Runs the route: authentication, tenant context, handler; every failure becomes a problem.
+Response Execute(Server::State& st, const RouteSpec& route, Request& req) {
+    try {
+        req.principal = st.services.auth->Authenticate(req, route.auth, route.scope);
+        return route.handler(req);
+    } catch (const core::Error& e) {
+        if (e.code() == core::ErrorCode::kInternal || e.code() == core::ErrorCode::kUnavailable)
+            core::Log(core::LogLevel::kError, "request failed",
+                      {{"request_id", req.request_id}, {"error", e.detail()}});
+        return ProblemResponse(e, req.path);
+    } catch (const std::exception& e) {
+        core::Log(core::LogLevel::kError, "unhandled exception",
+                  {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
+        return ProblemResponse(500, "an internal error occurred; quote the request id", req.path);
+    } catch (...) {
+        core::Log(core::LogLevel::kError, "unhandled exception", {{"request_id", req.request_id}});
+        return ProblemResponse(500, "an internal error occurred; quote the request id", req.path);
+    }
+}
+
+void Send(Server::State& st, Http::ResponseWriter& writer, const Request& req, Response& resp,
+          bool keep_alive, Clock::time_point start) {
+    auto& h = writer.headers();
+    h.add(std::make_shared<AnyHeader>("X-Request-Id", req.request_id));
+    for (const auto& [k, v] : resp.headers) h.add(std::make_shared<AnyHeader>(k, v));
+    if (!resp.content_type.empty())
+        h.add(std::make_shared<AnyHeader>("Content-Type", resp.content_type));
+    // Pistache 0.0.5 answers "Connection: Close" to HTTP/1.1 clients that sent no Connection
+    // header (against RFC 9112); persistent connections are the HTTP/1.1 default.
+    if (keep_alive) {
+        h.remove<Http::Header::Connection>();
+        h.add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+    }
+    writer.send(static_cast<Http::Code>(resp.status), resp.body);
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    const std::string& route = req.route.empty() ? std::string("unmatched") : req.route;
+    st.services.metrics.Observe(req.method, route, resp.status, secs);
+    bool quiet = req.route == "/v1/recs/health" || req.route == "/metrics";
+    auto level = quiet ? core::LogLevel::kDebug : core::LogLevel::kInfo;
+    if (core::LogEnabled(level)) {
+        nlohmann::json f = {{"request_id", req.request_id}, {"method", req.method},
+                            {"route", route},               {"status", resp.status},
+                            {"duration_ms", secs * 1000.0}};
+        if (req.principal.tenant) f["tenant"] = req.principal.tenant->value;
+        if (!req.principal.key_prefix.empty()) f["key_prefix"] = req.principal.key_prefix;
+        core::Log(level, "request", f);
+    }
+}
+
+class HttpHandler : public Http::Handler {
+public:
+    HTTP_PROTOTYPE(HttpHandler)
+
+    explicit HttpHandler(std::shared_ptr<Server::State> st) : st_(std::move(st)) {}
+
+    void onRequest(const Http::Request& in, Http::ResponseWriter writer) override {
+        auto start = Clock::now();
+        Server::State& st = *st_;
+        bool keep_alive = in.version() == Http::Version::Http11 &&
+                          !in.headers().has("Connection");
+        Request req;
+        Response resp;
+        try {
+            req = Convert(in);
+        } catch (const std::exception&) {
+            req.request_id = core::RandomUuid();
+            resp = ProblemResponse(400, "the request could not be parsed", in.resource());
+            Send(st, writer, req, resp, keep_alive, start);
+            return;
+        }
+        auto match = st.router.Find(req.method, req.path);
+        if (!match.route) {
+            if (match.allowed.empty()) {
+                resp = ProblemResponse(404, "no route for " + req.method + " " + req.path, req.path);
+            } else {
+                resp = ProblemResponse(405, "method " + req.method + " is not allowed here", req.path);
+                std::string allow;
+                for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+                resp.headers.emplace_back("Allow", allow);
+            }
+            Send(st, writer, req, resp, keep_alive, start);
+            return;
+        }
+        req.route = match.route->path;
+        req.path_params = std::move(match.params);
+        if (req.body.size() > st.services.config.body_limit) {
+            resp = ProblemResponse(core::Error(core::ErrorCode::kPayloadTooLarge,
+                                               "the body is larger than the limit of " +
+                                                   std::to_string(st.services.config.body_limit) +
+                                                   " bytes"),
+                                   req.path);
+            Send(st, writer, req, resp, keep_alive, start);
+            return;
+        }
+        const RouteSpec* route = match.route;
+        if (route->run_inline) {
+            resp = Execute(st, *route, req);
+            Send(st, writer, req, resp, keep_alive, start);
+            return;
+        }
+        ++st.inflight;
+        auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
+        auto shared_req = std::make_shared<Request>(std::move(req));
+        auto keep = st_;
+        bool queued = st.pool->Submit([keep, route, shared_writer, shared_req, keep_alive, start] {
+            Response r = Execute(*keep, *route, *shared_req);
+            Send(*keep, *shared_writer, *shared_req, r, keep_alive, start);
+            --keep->inflight;
+        });
+        if (!queued) {
+            Response busy = ProblemResponse(
+                core::Error(core::ErrorCode::kUnavailable, "the server is overloaded; retry")
+                    .WithRetryAfter(1),
+                shared_req->path);
+            Send(st, *shared_writer, *shared_req, busy, keep_alive, start);
+            --st.inflight;
+        }
+    }
+
+private:
+    std::shared_ptr<Server::State> st_;
+};
+
+}  // namespace
+
+Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<State>()) {
+    auto& s = state_->services;
+    state_->deps = std::move(deps);
+    s.config = std::move(config);
+    s.pg = state_->deps.pg;
+    s.redis = state_->deps.redis;
+    s.tenants = store::MakePgTenantRepository(*s.pg);
+    s.keys = store::MakePgKeyRepository(*s.pg);
+    s.auth = std::make_unique<Authenticator>(*s.keys, *s.tenants, state_->deps.admin_key_hash,
+                                             s.config.key_cache_ttl_ms);
+    s.health = std::make_unique<HealthMonitor>(s.pg, s.redis, state_->deps.worker_status);
+    RegisterHealthRoutes(state_->router, s);
+    RegisterTenantRoutes(state_->router, s);
+    RegisterKeyRoutes(state_->router, s);
+}
+
+Server::~Server() { Stop(); }
+
+int Server::Start() {
+    auto& st = *state_;
+    st.services.health->Start();
+    st.pool = std::make_unique<ThreadPool>(st.services.config.handler_threads, 100000);
+    Address addr(st.services.config.http_host, Port(static_cast<uint16_t>(st.services.config.http_port)));
+    st.endpoint = std::make_shared<Http::Endpoint>(addr);
+    auto opts = Http::Endpoint::options()
+                    .threads(st.services.config.http_threads)
+                    .flags(Tcp::Options::ReuseAddr)
+                    .maxRequestSize(st.services.config.body_limit + 64 * 1024)
+                    .maxResponseSize(64 * 1024 * 1024);
+    st.endpoint->init(opts);
+    st.endpoint->setHandler(std::make_shared<HttpHandler>(state_));
+    st.endpoint->serveThreaded();
+    st.port = static_cast<int>(static_cast<uint16_t>(st.endpoint->getPort()));
+    core::Log(core::LogLevel::kInfo, "http server listening", {{"port", st.port}});
+    return st.port;
+}
+
+void Server::DrainAndStop() {
+    auto& st = *state_;
+    st.services.draining = true;
+    core::Log(core::LogLevel::kInfo, "draining", {{"inflight", st.inflight.load()}});
+    auto deadline = Clock::now() + std::chrono::seconds(st.services.config.drain_seconds);
+    while (st.inflight.load() > 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (st.inflight.load() > 0)
+        core::Log(core::LogLevel::kWarn, "drain deadline passed", {{"inflight", st.inflight.load()}});
+    Stop();
+}
+
+void Server::Stop() {
+    auto& st = *state_;
+    if (st.stopped) return;
+    st.stopped = true;
+    if (st.pool) st.pool->Stop();
+    if (st.endpoint) st.endpoint->shutdown();
+    if (st.services.health) st.services.health->Stop();
+}
+
+int Server::port() const { return state_->port; }
+
+std::vector<std::pair<std::string, std::string>> Server::Routes() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : state_->router.routes()) out.emplace_back(r.method, r.path);
+    return out;
+}
+
+}  // namespace recs::api

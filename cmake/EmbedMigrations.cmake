@@ -1,0 +1,13 @@
+# Writes OUT: a C++ file defining recs::store::EmbeddedMigrations() from DIR/*.sql.
+file(GLOB files ${DIR}/*.sql)
+list(SORT files)
+set(body "#include <string>\n#include <utility>\n#include <vector>\nnamespace recs::store {\n")
+string(APPEND body "const std::vector<std::pair<std::string, std::string>>& EmbeddedMigrations() {\n")
+string(APPEND body "    static const std::vector<std::pair<std::string, std::string>> m = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} sql)
+  string(APPEND body "        {\"${name}\", R\"recs_sql(${sql})recs_sql\"},\n")
+endforeach()
+string(APPEND body "    };\n    return m;\n}\n}  // namespace recs::store\n")
+file(WRITE ${OUT} "${body}")

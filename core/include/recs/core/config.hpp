@@ -1,0 +1,33 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace recs::core {
+
+/// Process configuration, read from RECS_* environment variables; flags may override.
+struct Config {
+    std::string database_url;
+    std::string redis_url;
+    std::optional<std::string> admin_key;
+    int http_port = 8080;
+    std::string http_host = "0.0.0.0";
+    std::string data_dir = "./data";
+    std::string log_level = "info";
+    int http_threads = 2;       ///< Pistache reactor threads
+    int handler_threads = 8;    ///< threads for blocking (database/Redis) handler work
+    size_t body_limit = 10 * 1024 * 1024;
+    int drain_seconds = 20;     ///< bounded wait for in-flight requests on SIGTERM
+    int key_cache_ttl_ms = 5000;
+    int pg_pool_size = 8;
+};
+
+/// Builds a Config from an environment map (injected so that tests need no real environment).
+/// Throws core::Error(kInvalidArgument) naming the variable on a bad value.
+Config ConfigFromEnv(const std::map<std::string, std::string>& env);
+
+/// Reads the process environment into a map (RECS_* variables only).
+std::map<std::string, std::string> ProcessEnv();
+
+}  // namespace recs::core

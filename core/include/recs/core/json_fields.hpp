@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace recs::core {
+
+/// Parses a request body as JSON. Throws Error(kInvalidArgument) on malformed JSON.
+nlohmann::json ParseJsonBody(std::string_view body);
+
+/// Requires the body to be an object. Throws Error(kUnprocessable) otherwise.
+const nlohmann::json& RequireObject(const nlohmann::json& j, std::string_view what = "body");
+
+/// Rejects fields not in `allowed` with Error(kUnprocessable) naming the field.
+void RejectUnknownFields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
+                         std::string_view prefix = "");
+
+/// Required non-empty string (at most max_len bytes). Throws kUnprocessable naming `field`.
+std::string RequireString(const nlohmann::json& obj, const std::string& field,
+                          size_t max_len = 256);
+std::optional<std::string> OptionalString(const nlohmann::json& obj, const std::string& field,
+                                          size_t max_len = 256);
+std::optional<int64_t> OptionalInt(const nlohmann::json& obj, const std::string& field,
+                                   int64_t lo, int64_t hi);
+std::optional<double> OptionalNumber(const nlohmann::json& obj, const std::string& field);
+std::optional<bool> OptionalBool(const nlohmann::json& obj, const std::string& field);
+
+/// An identifier of a user or item: a string, or a JSON integer meaning its decimal string.
+std::string RequireId(const nlohmann::json& obj, const std::string& field);
+std::optional<std::string> OptionalId(const nlohmann::json& obj, const std::string& field);
+
+/// Parses an integer query parameter in [lo, hi]; throws kUnprocessable naming it.
+int64_t ParseIntParam(std::string_view name, std::string_view value, int64_t lo, int64_t hi);
+
+}  // namespace recs::core

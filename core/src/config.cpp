@@ -1,0 +1,67 @@
+#include "recs/core/config.hpp"
+
+#include <charconv>
+
+#include "recs/core/error.hpp"
+
+extern char** environ;
+
+namespace recs::core {
+namespace {
+
+long ParseInt(const std::string& name, const std::string& value, long lo, long hi) {
+    long out = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (ec != std::errc() || ptr != value.data() + value.size() || out < lo || out > hi) {
+        ThrowInvalid(name + " must be an integer in [" + std::to_string(lo) + ", " +
+                         std::to_string(hi) + "], got '" + value + "'",
+                     name);
+    }
+    return out;
+}
+
+}  // namespace
+
+Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
+    Config c;
+    auto get = [&](const char* k) -> const std::string* {
+        auto it = env.find(k);
+        return it == env.end() || it->second.empty() ? nullptr : &it->second;
+    };
+    if (auto* v = get("RECS_DATABASE_URL")) c.database_url = *v;
+    if (auto* v = get("RECS_REDIS_URL")) c.redis_url = *v;
+    if (auto* v = get("RECS_ADMIN_KEY")) c.admin_key = *v;
+    if (auto* v = get("RECS_HTTP_PORT"))
+        c.http_port = static_cast<int>(ParseInt("RECS_HTTP_PORT", *v, 0, 65535));
+    if (auto* v = get("RECS_HTTP_HOST")) c.http_host = *v;
+    if (auto* v = get("RECS_DATA_DIR")) c.data_dir = *v;
+    if (auto* v = get("RECS_LOG_LEVEL")) {
+        if (*v != "debug" && *v != "info" && *v != "warn" && *v != "error")
+            ThrowInvalid("RECS_LOG_LEVEL must be debug, info, warn or error", "RECS_LOG_LEVEL");
+        c.log_level = *v;
+    }
+    if (auto* v = get("RECS_HTTP_THREADS"))
+        c.http_threads = static_cast<int>(ParseInt("RECS_HTTP_THREADS", *v, 1, 64));
+    if (auto* v = get("RECS_HANDLER_THREADS"))
+        c.handler_threads = static_cast<int>(ParseInt("RECS_HANDLER_THREADS", *v, 1, 256));
+    if (auto* v = get("RECS_BODY_LIMIT"))
+        c.body_limit = static_cast<size_t>(ParseInt("RECS_BODY_LIMIT", *v, 1024, 1L << 30));
+    if (auto* v = get("RECS_DRAIN_SECONDS"))
+        c.drain_seconds = static_cast<int>(ParseInt("RECS_DRAIN_SECONDS", *v, 0, 3600));
+    if (auto* v = get("RECS_PG_POOL_SIZE"))
+        c.pg_pool_size = static_cast<int>(ParseInt("RECS_PG_POOL_SIZE", *v, 1, 256));
+    return c;
+}
+
+std::map<std::string, std::string> ProcessEnv() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string kv(*e);
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || kv.rfind("RECS_", 0) != 0) continue;
+        env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    return env;
+}
+
+}  // namespace recs::core

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace recs::store {
+
+/// A reply of Redis (RESP2), converted from hiredis.
+struct RedisReply {
+    enum class Type { kNil, kString, kInteger, kArray, kStatus, kError };
+    Type type = Type::kNil;
+    std::string str;
+    int64_t integer = 0;
+    std::vector<RedisReply> elements;
+    bool IsNil() const { return type == Type::kNil; }
+};
+
+/// A small pool of synchronous hiredis connections with reconnect on failure. Thread-safe.
+/// Redis keys are built only in store/src/redis/redis_keys.hpp.
+class RedisClient {
+public:
+    /// url: redis://host:port[/db]. Connects once to validate; throws core::Error(kUnavailable).
+    RedisClient(const std::string& url, int size);
+    ~RedisClient();
+    RedisClient(const RedisClient&) = delete;
+    RedisClient& operator=(const RedisClient&) = delete;
+
+    /// Runs one command (binary-safe arguments). Throws kUnavailable on a connection failure;
+    /// an error reply is returned as Type::kError.
+    RedisReply Command(const std::vector<std::string>& args);
+    /// PING round trip in milliseconds; throws kUnavailable.
+    double Ping();
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace recs::store

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recs/core/tenancy.hpp"
+#include "recs/store/page.hpp"
+
+namespace recs::store {
+
+class PgPool;
+
+/// Tenants (platform level). Every change writes an audit row in the same transaction.
+class TenantRepository {
+public:
+    virtual ~TenantRepository() = default;
+    /// Throws kConflict when the name is taken.
+    virtual core::Tenant Create(const core::Actor& actor, const std::string& name) = 0;
+    /// nullopt when unknown (or not a UUID).
+    virtual std::optional<core::Tenant> Find(const std::string& id) = 0;
+    virtual Page<core::Tenant> List(const PageRequest& page,
+                                    const std::optional<std::string>& status) = 0;
+    /// Throws kNotFound when unknown, kConflict when the new name is taken.
+    virtual core::Tenant Update(const core::Actor& actor, const std::string& id,
+                                const std::optional<std::string>& name,
+                                const std::optional<std::string>& status) = 0;
+    /// Deletes the tenant and everything it owns. Throws kNotFound when unknown.
+    virtual void Delete(const core::Actor& actor, const std::string& id) = 0;
+};
+
+/// What authentication needs to know about a key, looked up by its hash.
+struct KeyAuthRecord {
+    core::ApiKey key;
+    std::string tenant_status;
+    bool expired = false;
+};
+
+/// API keys of tenants. Plaintext keys are never stored: only prefix and SHA-256 hash.
+class KeyRepository {
+public:
+    virtual ~KeyRepository() = default;
+    virtual core::ApiKey Create(const core::Actor& actor, const core::TenantId& tenant,
+                                const std::string& name, const std::vector<std::string>& scopes,
+                                std::optional<int64_t> expires_in_s,
+                                const core::GeneratedKey& key) = 0;
+    virtual std::optional<core::ApiKey> Find(const core::TenantId& tenant,
+                                             const std::string& id) = 0;
+    virtual Page<core::ApiKey> List(const core::TenantId& tenant, const PageRequest& page) = 0;
+    /// Marks the key revoked. Throws kNotFound when unknown or already revoked.
+    virtual void Revoke(const core::Actor& actor, const core::TenantId& tenant,
+                        const std::string& id) = 0;
+    /// Looks a key up by the SHA-256 of its plaintext (any tenant). nullopt when unknown
+    /// or revoked.
+    virtual std::optional<KeyAuthRecord> FindByHash(const std::string& hash) = 0;
+    /// Records use, at most once a minute per key (best effort).
+    virtual void Touch(const std::string& key_id) = 0;
+};
+
+/// Platform-wide settings (the admin key hash).
+class SettingsRepository {
+public:
+    virtual ~SettingsRepository() = default;
+    virtual std::optional<std::string> Get(const std::string& key) = 0;
+    /// Inserts only if absent; returns the value that is stored afterwards.
+    virtual std::string PutIfAbsent(const std::string& key, const std::string& value) = 0;
+};
+
+/// One audit row, as read back (for tests and a future audit API).
+struct AuditEntry {
+    std::optional<std::string> tenant_id;
+    std::string actor_kind, actor_id, action, resource, resource_id;
+    std::string before_json, after_json;
+};
+
+class AuditRepository {
+public:
+    virtual ~AuditRepository() = default;
+    virtual std::vector<AuditEntry> ListForResource(const std::string& resource_id) = 0;
+};
+
+std::unique_ptr<TenantRepository> MakePgTenantRepository(PgPool& pool);
+std::unique_ptr<KeyRepository> MakePgKeyRepository(PgPool& pool);
+std::unique_ptr<SettingsRepository> MakePgSettingsRepository(PgPool& pool);
+std::unique_ptr<AuditRepository> MakePgAuditRepository(PgPool& pool);
+
+}  // namespace recs::store

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <string_view>
+
+namespace recs::store::pg {
+
+inline constexpr std::string_view kTenantColumns =
+    "seq, id::text, name, status, to_char(created_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), to_char(updated_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+inline constexpr std::string_view kInsertTenant =
+    "INSERT INTO tenants (name) VALUES ($1) RETURNING ";
+inline constexpr std::string_view kSelectTenant = " FROM tenants WHERE id = $1::uuid";
+inline constexpr std::string_view kListTenants =
+    " FROM tenants WHERE seq > $1 AND ($2::text IS NULL OR status = $2) ORDER BY seq LIMIT $3";
+inline constexpr std::string_view kUpdateTenant =
+    "UPDATE tenants SET name = COALESCE($2, name), status = COALESCE($3, status), "
+    "updated_at = now() WHERE id = $1::uuid RETURNING ";
+inline constexpr std::string_view kDeleteTenant =
+    "DELETE FROM tenants WHERE id = $1::uuid RETURNING id";
+
+inline constexpr std::string_view kInsertAudit =
+    "INSERT INTO audit_log (tenant_id, actor_kind, actor_id, action, resource, resource_id, "
+    "before, after) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)";
+inline constexpr std::string_view kSelectAudit =
+    "SELECT tenant_id::text, actor_kind, actor_id, action, resource, resource_id, "
+    "COALESCE(before::text, ''), COALESCE(after::text, '') FROM audit_log "
+    "WHERE resource_id = $1 ORDER BY id";
+
+inline constexpr std::string_view kKeyColumns =
+    "k.seq, k.id::text, k.tenant_id::text, k.name, k.prefix, array_to_string(k.scopes, ','), "
+    "to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+    "to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+    "to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+    "to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+inline constexpr std::string_view kInsertKey =
+    "INSERT INTO api_keys AS k (tenant_id, name, prefix, key_hash, scopes, expires_at) "
+    "VALUES ($1::uuid, $2, $3, $4, string_to_array($5, ','), "
+    "CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + make_interval(secs => $6::bigint) END) "
+    "RETURNING ";
+inline constexpr std::string_view kSelectKey =
+    " FROM api_keys k WHERE k.tenant_id = $1::uuid AND k.id = $2::uuid";
+inline constexpr std::string_view kListKeys =
+    " FROM api_keys k WHERE k.tenant_id = $1::uuid AND k.seq > $2 ORDER BY k.seq LIMIT $3";
+inline constexpr std::string_view kRevokeKey =
+    "UPDATE api_keys AS k SET revoked_at = now() WHERE k.tenant_id = $1::uuid AND k.id = $2::uuid "
+    "AND k.revoked_at IS NULL RETURNING ";
+inline constexpr std::string_view kSelectKeyByHash =
+    ", t.status, (k.expires_at IS NOT NULL AND k.expires_at <= now()) FROM api_keys k "
+    "JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
+inline constexpr std::string_view kTouchKey =
+    "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid AND "
+    "(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')";
+
+inline constexpr std::string_view kSelectSetting =
+    "SELECT value FROM platform_settings WHERE key = $1";
+inline constexpr std::string_view kInsertSetting =
+    "INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+}  // namespace recs::store::pg

@@ -1,0 +1,149 @@
+// The real binary: SIGTERM drains in-flight requests; a missing database fails fast.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "recs/store/pg_pool.hpp"
+#include "recs/store/testing.hpp"
+#include "support/test_env.hpp"
+
+namespace recs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int FreePort() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+pid_t Spawn(const std::vector<std::pair<std::string, std::string>>& env, const std::string& cmd,
+            const std::string& err_path) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+        int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execl(RECS_BINARY_PATH, "recsplane", cmd.c_str(), nullptr);
+        _exit(127);
+    }
+    return pid;
+}
+
+bool WaitExit(pid_t pid, int* status, std::chrono::seconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+        if (waitpid(pid, status, WNOHANG) == pid) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return false;
+}
+
+TEST(Lifecycle, SigtermDrainsInFlightRequests) {
+    RECS_REQUIRE_SERVICES();
+    auto& db = testing::TestDatabase::Get();
+    db.Truncate();
+    int port = FreePort();
+    std::string admin = "lifecycle-admin-key";
+    pid_t pid = Spawn({{"RECS_DATABASE_URL", db.dsn()},
+                       {"RECS_REDIS_URL", testing::RedisUrl()},
+                       {"RECS_ADMIN_KEY", admin},
+                       {"RECS_HTTP_PORT", std::to_string(port)},
+                       {"RECS_HTTP_HOST", "127.0.0.1"},
+                       {"RECS_DATA_DIR", "/tmp"}},
+                      "all", "/tmp/recs-lifecycle.log");
+    // Wait for readiness.
+    bool ready = false;
+    for (int i = 0; i < 500 && !ready; ++i) {
+        try {
+            ready = testing::Http(port, "GET", "/v1/recs/health").status == 200;
+        } catch (...) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    ASSERT_TRUE(ready) << "server did not become ready";
+
+    // Hold a lock so that a tenant creation stays in flight.
+    auto lock = std::make_unique<store::TableLockForTesting>(db.dsn(), "tenants");
+    auto inflight = std::async(std::launch::async, [&] {
+        return testing::Http(port, "POST", "/v1/recs/admin/tenants", R"({"name":"drain"})",
+                             {{"Authorization", "Bearer " + admin}});
+    });
+    // Until PostgreSQL shows the request waiting on the lock.
+    bool waiting = false;
+    for (int i = 0; i < 500 && !waiting; ++i) {
+        auto n = store::QueryForTesting(
+            db.pool(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+        waiting = n.at(0) != "0";
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(waiting);
+    kill(pid, SIGTERM);
+    // Readiness fails first while the request is still in flight.
+    int health = 0;
+    for (int i = 0; i < 200 && health != 503; ++i) {
+        health = testing::Http(port, "GET", "/v1/recs/health").status;
+        if (health != 503) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(health, 503);
+    lock->Release();
+    auto resp = inflight.get();
+    EXPECT_EQ(resp.status, 201) << resp.body;
+    int status = 0;
+    ASSERT_TRUE(WaitExit(pid, &status, std::chrono::seconds(20)));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST(Lifecycle, UnreachableDatabaseFailsFastWithOneLine) {
+    std::string log = "/tmp/recs-nodb.log";
+    auto start = Clock::now();
+    pid_t pid = Spawn({{"RECS_DATABASE_URL", "postgresql://recs@127.0.0.1:1/recs"},
+                       {"RECS_REDIS_URL", "redis://127.0.0.1:1"}},
+                      "all", log);
+    int status = 0;
+    ASSERT_TRUE(WaitExit(pid, &status, std::chrono::seconds(15))) << "hung";
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    std::ifstream f(log);
+    std::string all((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_NE(all.find("PostgreSQL"), std::string::npos) << all;
+    EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 1) << all;
+}
+
+TEST(Lifecycle, MissingConfigurationIsOneClearLine) {
+    std::string log = "/tmp/recs-noconf.log";
+    pid_t pid = Spawn({{"RECS_DATABASE_URL", ""}}, "api", log);
+    int status = 0;
+    ASSERT_TRUE(WaitExit(pid, &status, std::chrono::seconds(5)));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    std::ifstream f(log);
+    std::string all((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_NE(all.find("RECS_DATABASE_URL"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace recs

@@ -1,0 +1,120 @@
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "recs/api/server.hpp"
+#include "recs/core/crypto.hpp"
+#include "recs/store/pg_pool.hpp"
+#include "recs/store/redis.hpp"
+#include "recs/store/testing.hpp"
+
+namespace recs::testing {
+
+std::string PgDsn() {
+    const char* v = std::getenv("RECS_TEST_PG_DSN");
+    return v ? v : "";
+}
+
+std::string RedisUrl() {
+    const char* v = std::getenv("RECS_TEST_REDIS_URL");
+    return v ? v : "";
+}
+
+TestDatabase& TestDatabase::Get() {
+    static TestDatabase db;
+    return db;
+}
+
+TestDatabase::TestDatabase() {
+    name_ = "recs_t_" + std::to_string(::getpid()) + "_" + core::RandomToken(6);
+    for (auto& c : name_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    store::CreateDatabaseForTesting(PgDsn(), name_);
+    dsn_ = store::DsnWithDatabase(PgDsn(), name_);
+    pool_ = std::make_unique<store::PgPool>(dsn_, 8);
+    store::ApplyMigrations(*pool_);
+}
+
+TestDatabase::~TestDatabase() {
+    pool_.reset();
+    try {
+        store::DropDatabaseForTesting(PgDsn(), name_);
+    } catch (...) {
+    }
+}
+
+void TestDatabase::Truncate() {
+    auto tables = store::QueryForTesting(
+        *pool_,
+        "SELECT string_agg(quote_ident(tablename), ',') FROM pg_tables WHERE schemaname = "
+        "'public' AND tablename <> 'schema_migrations'");
+    if (!tables.empty() && !tables[0].empty())
+        store::QueryForTesting(*pool_, "TRUNCATE " + tables[0] + " CASCADE; SELECT 1");
+}
+
+core::Config TestServer::DefaultConfig() {
+    core::Config c;
+    c.http_port = 0;
+    c.http_host = "127.0.0.1";
+    c.key_cache_ttl_ms = 0;  // revocation is visible at once in tests
+    c.body_limit = 1024 * 1024;
+    c.drain_seconds = 10;
+    const char* d = std::getenv("RECS_TEST_DATA_DIR");
+    c.data_dir = d ? d : "/tmp";
+    return c;
+}
+
+TestServer::TestServer(core::Config config) {
+    auto& db = TestDatabase::Get();
+    config.database_url = db.dsn();
+    config.redis_url = RedisUrl();
+    redis_ = std::make_unique<store::RedisClient>(RedisUrl(), 4);
+    api::ServerDeps deps;
+    deps.pg = &db.pool();
+    deps.redis = redis_.get();
+    deps.admin_key_hash = core::Sha256Hex(admin_key_);
+    deps.worker_status = [] {
+        return nlohmann::json{{"status", "up"}, {"pools", nlohmann::json::object()}};
+    };
+    server_ = std::make_unique<api::Server>(deps, config);
+    port_ = server_->Start();
+}
+
+TestServer::~TestServer() { server_->Stop(); }
+
+store::PgPool& TestServer::pg() { return TestDatabase::Get().pool(); }
+
+HttpResponse TestServer::Call(const std::string& method, const std::string& path,
+                              const std::string& key, const std::string& body,
+                              std::vector<std::pair<std::string, std::string>> headers) {
+    if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
+    return Http(port_, method, path, body, headers);
+}
+
+nlohmann::json TestServer::Json(const HttpResponse& r) const {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? nlohmann::json() : j;
+}
+
+std::string TestServer::CreateTenant(const std::string& name) {
+    auto r = Call("POST", "/v1/recs/admin/tenants", admin_key_,
+                  nlohmann::json{{"name", name}}.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r).value("id", "");
+}
+
+std::string TestServer::CreateKey(const std::string& tenant_id,
+                                  const std::vector<std::string>& scopes, std::string* key_id) {
+    auto r = Call("POST", "/v1/recs/keys", admin_key_,
+                  nlohmann::json{{"name", "test"}, {"scopes", scopes}}.dump(),
+                  {{"X-Tenant-ID", tenant_id}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto j = Json(r);
+    if (key_id) *key_id = j.value("id", "");
+    return j.value("key", "");
+}
+
+}  // namespace recs::testing

@@ -1,0 +1,91 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "recs/core/error.hpp"
+#include "recs/engine/model.hpp"
+#include "test_data.hpp"
+
+namespace recs::engine {
+namespace {
+
+void ExpectUnprocessable(std::string_view bytes) {
+    try {
+        LoadModelFromBuffer(bytes);
+        FAIL() << "expected core::Error";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(e.field().value_or(""), "artifact");
+    }
+}
+
+std::string ValidArtifact(const std::string& alg = "item_knn") {
+    return Train(alg, {}, testing::ClusteredData(20, 12))->Serialize();
+}
+
+TEST(ArtifactTest, SaveAndLoadFile) {
+    auto path = (std::filesystem::temp_directory_path() /
+                 ("recs_artifact_test_" + std::to_string(::getpid()) + ".model"))
+                    .string();
+    auto model = Train("ease", {{"lambda", 5}}, testing::ClusteredData());
+    model->Save(path);
+    auto loaded = LoadModel(path);
+    EXPECT_EQ(loaded->Algorithm(), "ease");
+    EXPECT_EQ(loaded->NumItems(), model->NumItems());
+    EXPECT_EQ(loaded->SeenItems("u3"), model->SeenItems("u3"));
+    std::filesystem::remove(path);
+    try {
+        LoadModel(path);
+        FAIL();
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kNotFound);
+    }
+}
+
+TEST(ArtifactTest, RejectsEveryTruncation) {
+    std::string bytes = ValidArtifact();
+    for (size_t len = 0; len < bytes.size(); len += std::max<size_t>(1, bytes.size() / 300)) {
+        ExpectUnprocessable(std::string_view(bytes).substr(0, len));
+    }
+    ExpectUnprocessable(std::string_view(bytes).substr(0, bytes.size() - 1));
+}
+
+TEST(ArtifactTest, RejectsCorruption) {
+    std::string bytes = ValidArtifact("ials");
+    std::mt19937 rng(1);
+    for (int trial = 0; trial < 200; ++trial) {
+        std::string bad = bytes;
+        size_t pos = rng() % bad.size();
+        bad[pos] = static_cast<char>(bad[pos] ^ (1 + rng() % 255));
+        ExpectUnprocessable(bad);
+    }
+    ExpectUnprocessable(bytes + "trailing");
+}
+
+TEST(ArtifactTest, RejectsForeignFiles) {
+    ExpectUnprocessable("");
+    ExpectUnprocessable("hello, I am a CSV file\n1,2,3\n");
+    ExpectUnprocessable(std::string(4096, '\0'));
+    std::string png = "\x89PNG\r\n\x1a\n" + std::string(100, 'x');
+    ExpectUnprocessable(png);
+    // Right magic, future version.
+    std::string bytes = ValidArtifact();
+    bytes[8] = 99;
+    ExpectUnprocessable(bytes);
+}
+
+TEST(ArtifactTest, EveryAlgorithmRoundTrips) {
+    for (const auto& alg : {"popularity", "item_knn", "ease", "ials", "assoc_rules"}) {
+        auto bytes = ValidArtifact(alg);
+        auto model = LoadModelFromBuffer(bytes);
+        EXPECT_EQ(model->Algorithm(), alg);
+        EXPECT_EQ(model->Serialize(), bytes) << alg;
+    }
+}
+
+}  // namespace
+}  // namespace recs::engine

@@ -1,0 +1,207 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "recs/core/error.hpp"
+#include "recs/engine/model.hpp"
+#include "test_data.hpp"
+
+namespace recs::engine {
+namespace {
+
+// Small but complete hyperparameters so that every test stays fast.
+nlohmann::json FastParams(const std::string& alg) {
+    if (alg == "ials") {
+        return {{"factors", 8}, {"epochs", 5}, {"threads", 2}};
+    }
+    if (alg == "ease") {
+        return {{"lambda", 10}, {"neighbors", 16}};
+    }
+    if (alg == "blend") {
+        return {{"generators", {{"ease", {{"lambda", 10}}}, {"item_knn", nlohmann::json::object()}}}};
+    }
+    if (alg == "ltr") {
+        return {{"candidates", 20}, {"rounds", 10}, {"ials", {{"factors", 4}, {"epochs", 2}}}};
+    }
+    return nlohmann::json::object();
+}
+
+class AlgorithmTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AlgorithmTest, RecommendsUnseenItemsOfTheUsersCluster) {
+    auto data = testing::ClusteredData();
+    auto model = Train(GetParam(), FastParams(GetParam()), data);
+    EXPECT_EQ(model->Algorithm(), GetParam());
+    EXPECT_EQ(model->NumUsers(), 60u);
+    auto seen = model->SeenItems("u0");
+    std::unordered_set<std::string> exclude(seen.begin(), seen.end());
+    bool cold = true;
+    auto recs = model->Recommend("u0", {}, 5, exclude, nullptr, &cold);
+    EXPECT_FALSE(cold);
+    ASSERT_FALSE(recs.empty());
+    for (size_t r = 0; r < recs.size(); ++r) {
+        EXPECT_EQ(exclude.count(recs[r].item_id), 0u);
+        EXPECT_TRUE(std::isfinite(recs[r].score));
+        if (r > 0) {
+            EXPECT_GE(recs[r - 1].score, recs[r].score);
+        }
+    }
+    if (GetParam() != "popularity") {
+        // u0 is in the even cluster: its best unseen item is even.
+        EXPECT_EQ(std::stoi(recs[0].item_id.substr(1)) % 2, 0) << recs[0].item_id;
+    }
+}
+
+TEST_P(AlgorithmTest, ColdStartAndCandidates) {
+    auto model = Train(GetParam(), FastParams(GetParam()), testing::ClusteredData());
+    bool cold = false;
+    auto recs = model->Recommend("stranger", {"unknown-item"}, 3, {}, nullptr, &cold);
+    EXPECT_TRUE(cold);
+    ASSERT_EQ(recs.size(), 3u);
+    EXPECT_EQ(recs[0].item_id, "i0");  // the most popular item
+    // A new user with history is folded in, not cold.
+    recs = model->Recommend("stranger", {"i1", "i3"}, 3, {}, nullptr, &cold);
+    EXPECT_FALSE(cold);
+    EXPECT_EQ(recs.size(), 3u);
+    std::vector<std::string> candidates{"i5", "i7", "nope"};
+    recs = model->Recommend("u1", {}, 10, {"i7"}, &candidates, nullptr);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].item_id, "i5");
+    auto related = model->Related("i2", 4);
+    EXPECT_LE(related.size(), 4u);
+    for (const auto& r : related) {
+        EXPECT_NE(r.item_id, "i2");
+        EXPECT_TRUE(std::isfinite(r.score));
+    }
+    EXPECT_EQ(model->Related("unknown", 2).size(), 2u);
+}
+
+TEST_P(AlgorithmTest, EdgeCasesGiveDefinedAnswers) {
+    const auto alg = GetParam();
+    auto empty = Train(alg, FastParams(alg), {});
+    bool cold = false;
+    EXPECT_TRUE(empty->Recommend("u", {"i"}, 10, {}, nullptr, &cold).empty());
+    EXPECT_TRUE(cold);
+    EXPECT_TRUE(empty->Related("i", 5).empty());
+    auto reloaded = LoadModelFromBuffer(empty->Serialize());
+    EXPECT_EQ(reloaded->NumItems(), 0u);
+
+    auto single_user = Train(alg, FastParams(alg), {{"u", "a"}, {"u", "b"}, {"u", "c"}});
+    auto recs = single_user->Recommend("u", {}, 10, {"a", "b", "c"}, nullptr, nullptr);
+    EXPECT_TRUE(recs.empty());
+    recs = single_user->Recommend("v", {"a"}, 10, {}, nullptr, nullptr);
+    for (const auto& r : recs) {
+        EXPECT_TRUE(std::isfinite(r.score));
+    }
+
+    auto single_item = Train(alg, FastParams(alg), {{"u", "a"}, {"v", "a"}, {"w", "a", 2.f}});
+    recs = single_item->Recommend("u", {}, 10, {}, nullptr, nullptr);
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].item_id, "a");
+    EXPECT_TRUE(std::isfinite(recs[0].score));
+    EXPECT_TRUE(single_item->Recommend("u", {}, 0, {}, nullptr, nullptr).empty());
+}
+
+TEST_P(AlgorithmTest, RejectsUnknownHyperparameters) {
+    try {
+        Train(GetParam(), {{"no_such_parameter", 1}}, testing::ClusteredData());
+        FAIL() << "expected an error";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(e.field().value_or(""), "hyperparameters.no_such_parameter");
+    }
+    EXPECT_THROW(Train(GetParam(), nlohmann::json::array(), {}), core::Error);
+}
+
+TEST_P(AlgorithmTest, ReportsProgressAndHonoursCancellation) {
+    std::vector<double> seen;
+    TrainContext ctx{[&seen](double p) { seen.push_back(p); }, nullptr};
+    Train(GetParam(), FastParams(GetParam()), testing::ClusteredData(), ctx);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_DOUBLE_EQ(seen.back(), 1.0);
+    for (double p : seen) {
+        EXPECT_GE(p, 0.0);
+        EXPECT_LE(p, 1.0);
+    }
+    std::atomic<bool> cancel{true};
+    TrainContext cancelled{{}, &cancel};
+    try {
+        Train(GetParam(), FastParams(GetParam()), testing::ClusteredData(), cancelled);
+        FAIL() << "expected cancellation";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnavailable);
+    }
+}
+
+TEST_P(AlgorithmTest, ArtifactRoundTripGivesTheSameAnswers) {
+    auto model = Train(GetParam(), FastParams(GetParam()), testing::ClusteredData());
+    auto loaded = LoadModelFromBuffer(model->Serialize());
+    EXPECT_EQ(loaded->Algorithm(), GetParam());
+    for (const char* user : {"u0", "u1", "u7"}) {
+        auto a = model->Recommend(user, {}, 5, {}, nullptr, nullptr);
+        auto b = loaded->Recommend(user, {}, 5, {}, nullptr, nullptr);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+            EXPECT_EQ(a[i].item_id, b[i].item_id);
+            EXPECT_NEAR(a[i].score, b[i].score, 1e-4);
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, AlgorithmTest, ::testing::ValuesIn(Algorithms()),
+                         [](const auto& info) { return info.param; });
+
+TEST(TrainTest, UnknownAlgorithmIsUnprocessable) {
+    try {
+        Train("magic", {}, {});
+        FAIL();
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(e.field().value_or(""), "algorithm");
+    }
+}
+
+TEST(TrainTest, ValidatesValues) {
+    EXPECT_THROW(Train("ease", {{"lambda", -1}}, {}), core::Error);
+    EXPECT_THROW(Train("ials", {{"factors", "many"}}, {}), core::Error);
+    EXPECT_THROW(Train("item_knn", {{"similarity", "euclid"}}, {}), core::Error);
+    EXPECT_THROW(Train("popularity", {{"event_weights", {{"click", -2}}}}, {}), core::Error);
+}
+
+TEST(TrainTest, EaseRefusesLargeCatalogues) {
+    try {
+        Train("ease", {{"max_items", 10}}, testing::ClusteredData());
+        FAIL();
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(e.field().value_or(""), "hyperparameters.max_items");
+    }
+}
+
+TEST(TrainTest, PopularityHonoursEventWeightsAndDecay) {
+    std::vector<Interaction> data{{"u1", "old", 1.f, 0, "view"},
+                                  {"u2", "old", 1.f, 0, "view"},
+                                  {"u3", "new", 1.f, 86400 * 30, "purchase"}};
+    auto plain = Train("popularity", {}, data);
+    EXPECT_EQ(plain->Recommend("x", {}, 1, {}, nullptr, nullptr)[0].item_id, "old");
+    auto weighted = Train("popularity", {{"binary", false}, {"event_weights", {{"purchase", 5}}}}, data);
+    EXPECT_EQ(weighted->Recommend("x", {}, 1, {}, nullptr, nullptr)[0].item_id, "new");
+    auto decayed = Train("popularity", {{"binary", false}, {"half_life_days", 1}}, data);
+    EXPECT_EQ(decayed->Recommend("x", {}, 1, {}, nullptr, nullptr)[0].item_id, "new");
+}
+
+TEST(TrainTest, EaseDensePruningIsReported) {
+    auto dense = Train("ease", {{"lambda", 10}, {"neighbors", 0}}, testing::ClusteredData());
+    auto pruned = Train("ease", {{"lambda", 10}, {"neighbors", 5}}, testing::ClusteredData());
+    EXPECT_DOUBLE_EQ(dense->Info()["pruning"]["kept_weight_fraction"].get<double>(), 1.0);
+    double kept = pruned->Info()["pruning"]["kept_weight_fraction"].get<double>();
+    EXPECT_GT(kept, 0.0);
+    EXPECT_LT(kept, 1.0);
+    EXPECT_LT(pruned->Serialize().size(), dense->Serialize().size());
+}
+
+}  // namespace
+}  // namespace recs::engine
