@@ -156,9 +156,7 @@ engine::ProgressFn Reporter(const Options& o, const std::string& label) {
     };
 }
 
-nlohmann::json RunOne(const Options& o,
-                      const std::string& alg,
-                      const engine::SplitResult& split) {
+nlohmann::json RunOne(const Options& o, const std::string& alg, const engine::SplitResult& split) {
     nlohmann::json hp = o.params.count(alg) != 0 ? o.params.at(alg) : nlohmann::json::object();
     nlohmann::json row{{"algorithm", alg}};
     if (o.tune) {
@@ -190,8 +188,8 @@ nlohmann::json RunOne(const Options& o,
     row["train_seconds"] = Since(t0);
     row["hyperparameters"] = hp;
     row["info"] = model->Info();
-    engine::Metrics m = engine::Evaluate(*model, split.train, split.test, o.k, 0,
-                                         Reporter(o, alg + " eval"));
+    engine::Metrics m =
+        engine::Evaluate(*model, split.train, split.test, o.k, 0, Reporter(o, alg + " eval"));
     row["metrics"] = m.ToJson();
     std::string bytes = model->Serialize();
     row["artifact_bytes"] = bytes.size();
@@ -214,8 +212,8 @@ void PrintTable(const nlohmann::json& report, size_t k) {
         const auto& m = r["metrics"];
         std::printf("%-12s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %9.2f %12zu\n",
                     r["algorithm"].get<std::string>().c_str(), m["ndcg"].get<double>(),
-                    m["precision"].get<double>(), m["recall"].get<double>(),
-                    m["map"].get<double>(), m["hit_rate"].get<double>(), m["mrr"].get<double>(),
+                    m["precision"].get<double>(), m["recall"].get<double>(), m["map"].get<double>(),
+                    m["hit_rate"].get<double>(), m["mrr"].get<double>(),
                     m["coverage"].get<double>(), r["train_seconds"].get<double>(),
                     r["artifact_bytes"].get<size_t>());
     }
@@ -246,8 +244,7 @@ int RunEvalCommand(int argc, char** argv) {
         }
         auto split = engine::Split(data, o.split);
         nlohmann::json report{
-            {"data",
-             {{"file", o.file}, {"interactions", stats.parsed}, {"bad_lines", stats.bad}}},
+            {"data", {{"file", o.file}, {"interactions", stats.parsed}, {"bad_lines", stats.bad}}},
             {"split",
              {{"train", split.train.size()},
               {"test", split.test.size()},

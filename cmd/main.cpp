@@ -2,9 +2,9 @@
 // configuration → connections → repositories → roles.
 #include <algorithm>
 #include <csignal>
-#include <map>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,10 +17,12 @@
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
+#include "recs/engine/model.hpp"
 #include "recs/scheduler/scheduler.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/tenant_store.hpp"
+#include "recs/workers/in_process_pool.hpp"
 #include "recs/workers/worker.hpp"
 
 namespace {
@@ -57,13 +59,20 @@ Args ParseArgs(int argc, char** argv, std::map<std::string, std::string>& env) {
                                         "flag " + f + " needs a value");
             return argv[++i];
         };
-        if (f == "--database-url") env["RECS_DATABASE_URL"] = value();
-        else if (f == "--redis-url") env["RECS_REDIS_URL"] = value();
-        else if (f == "--port") env["RECS_HTTP_PORT"] = value();
-        else if (f == "--data-dir") env["RECS_DATA_DIR"] = value();
-        else if (f == "--log-level") env["RECS_LOG_LEVEL"] = value();
-        else if (f == "--pool") a.pool = value();
-        else throw recs::core::Error(recs::core::ErrorCode::kInvalidArgument, "unknown flag " + f);
+        if (f == "--database-url")
+            env["RECS_DATABASE_URL"] = value();
+        else if (f == "--redis-url")
+            env["RECS_REDIS_URL"] = value();
+        else if (f == "--port")
+            env["RECS_HTTP_PORT"] = value();
+        else if (f == "--data-dir")
+            env["RECS_DATA_DIR"] = value();
+        else if (f == "--log-level")
+            env["RECS_LOG_LEVEL"] = value();
+        else if (f == "--pool")
+            a.pool = value();
+        else
+            throw recs::core::Error(recs::core::ErrorCode::kInvalidArgument, "unknown flag " + f);
     }
     return a;
 }
@@ -89,6 +98,12 @@ std::string AdminKeyHash(const Config& cfg, recs::store::PgPool& pg) {
         std::fflush(stdout);
     }
     return stored;
+}
+
+/// The engine's validation of an algorithm and its hyperparameters: training on no data
+/// checks every value and costs nothing.
+void ValidateModel(const std::string& algorithm, const nlohmann::json& hyperparameters) {
+    recs::engine::Train(algorithm, hyperparameters, {});
 }
 
 int Run(int argc, char** argv) {
@@ -134,11 +149,11 @@ int Run(int argc, char** argv) {
     std::unique_ptr<recs::scheduler::Scheduler> scheduler;
     std::unique_ptr<recs::api::Server> server;
     if (args.command == "worker" || args.command == "all") {
-        worker = std::make_unique<recs::workers::Worker>(pg, redis, args.pool, cfg.data_dir);
+        worker = std::make_unique<recs::workers::Worker>(pg, redis, args.pool, cfg);
         worker->Start();
     }
     if (args.command == "scheduler" || args.command == "all") {
-        scheduler = std::make_unique<recs::scheduler::Scheduler>(pg, redis);
+        scheduler = std::make_unique<recs::scheduler::Scheduler>(pg, redis, cfg);
         scheduler->Start();
     }
     if (args.command == "api" || args.command == "all") {
@@ -147,6 +162,8 @@ int Run(int argc, char** argv) {
         deps.redis = &redis;
         deps.admin_key_hash = AdminKeyHash(cfg, pg);
         recs::workers::Worker* w = worker.get();
+        deps.pool = w ? &w->pool() : nullptr;
+        deps.validate_model = ValidateModel;
         deps.worker_status = [w]() -> nlohmann::json {
             // A separate api process sees remote pools; until pool discovery exists it reports
             // the in-process pool only.

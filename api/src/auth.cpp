@@ -12,12 +12,11 @@ constexpr size_t kMaxCacheEntries = 100000;
 
 }  // namespace
 
-Authenticator::Authenticator(store::KeyRepository& keys, store::TenantRepository& tenants,
-                             std::string admin_key_hash, int ttl_ms)
-    : keys_(keys),
-      tenants_(tenants),
-      admin_key_hash_(std::move(admin_key_hash)),
-      ttl_(ttl_ms) {}
+Authenticator::Authenticator(store::KeyRepository& keys,
+                             store::TenantRepository& tenants,
+                             std::string admin_key_hash,
+                             int ttl_ms)
+    : keys_(keys), tenants_(tenants), admin_key_hash_(std::move(admin_key_hash)), ttl_(ttl_ms) {}
 
 std::optional<store::KeyAuthRecord> Authenticator::Lookup(const std::string& hash) {
     auto now = std::chrono::steady_clock::now();
@@ -62,7 +61,8 @@ void Authenticator::MaybeTouch(const std::string& key_id) {
     }
 }
 
-core::Principal Authenticator::Authenticate(const Request& req, AuthMode mode,
+core::Principal Authenticator::Authenticate(const Request& req,
+                                            AuthMode mode,
                                             const std::optional<core::Scope>& scope) {
     core::Principal p;
     if (mode == AuthMode::kNone) return p;
@@ -105,8 +105,8 @@ core::Principal Authenticator::Authenticate(const Request& req, AuthMode mode,
     if (rec->tenant_status != "active")
         throw Error(ErrorCode::kForbidden, "the tenant is suspended");
     if (scope && !p.HasScope(*scope))
-        throw Error(ErrorCode::kForbidden, "the API key lacks the scope '" +
-                                               std::string(core::ScopeName(*scope)) + "'");
+        throw Error(ErrorCode::kForbidden,
+                    "the API key lacks the scope '" + std::string(core::ScopeName(*scope)) + "'");
     MaybeTouch(p.key_id);
     return p;
 }

@@ -15,14 +15,17 @@ namespace recs::api {
 /// (so revocation takes effect within that time).
 class Authenticator {
 public:
-    Authenticator(store::KeyRepository& keys, store::TenantRepository& tenants,
-                  std::string admin_key_hash, int ttl_ms);
+    Authenticator(store::KeyRepository& keys,
+                  store::TenantRepository& tenants,
+                  std::string admin_key_hash,
+                  int ttl_ms);
 
     /// Resolves the caller of `req` for a route. Throws core::Error: kUnauthenticated (no,
     /// unknown, revoked or expired key), kForbidden (scope missing, tenant key on an admin
     /// route, suspended tenant), kNotFound (X-Tenant-ID of an unknown tenant),
     /// kUnprocessable (platform admin without X-Tenant-ID on a tenant route).
-    core::Principal Authenticate(const Request& req, AuthMode mode,
+    core::Principal Authenticate(const Request& req,
+                                 AuthMode mode,
                                  const std::optional<core::Scope>& scope);
 
 private:

@@ -16,6 +16,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
 #include "services.hpp"
+#include "serving_resolver.hpp"
 
 namespace recs::api {
 
@@ -100,8 +101,12 @@ Response Execute(Server::State& st, const RouteSpec& route, Request& req) {
     }
 }
 
-void Send(Server::State& st, Http::ResponseWriter& writer, const Request& req, Response& resp,
-          bool keep_alive, Clock::time_point start) {
+void Send(Server::State& st,
+          Http::ResponseWriter& writer,
+          const Request& req,
+          Response& resp,
+          bool keep_alive,
+          Clock::time_point start) {
     auto& h = writer.headers();
     h.add(std::make_shared<AnyHeader>("X-Request-Id", req.request_id));
     for (const auto& [k, v] : resp.headers) h.add(std::make_shared<AnyHeader>(k, v));
@@ -120,8 +125,10 @@ void Send(Server::State& st, Http::ResponseWriter& writer, const Request& req, R
     bool quiet = req.route == "/v1/recs/health" || req.route == "/metrics";
     auto level = quiet ? core::LogLevel::kDebug : core::LogLevel::kInfo;
     if (core::LogEnabled(level)) {
-        nlohmann::json f = {{"request_id", req.request_id}, {"method", req.method},
-                            {"route", route},               {"status", resp.status},
+        nlohmann::json f = {{"request_id", req.request_id},
+                            {"method", req.method},
+                            {"route", route},
+                            {"status", resp.status},
                             {"duration_ms", secs * 1000.0}};
         if (req.principal.tenant) f["tenant"] = req.principal.tenant->value;
         if (!req.principal.key_prefix.empty()) f["key_prefix"] = req.principal.key_prefix;
@@ -138,8 +145,7 @@ public:
     void onRequest(const Http::Request& in, Http::ResponseWriter writer) override {
         auto start = Clock::now();
         Server::State& st = *st_;
-        bool keep_alive = in.version() == Http::Version::Http11 &&
-                          !in.headers().has("Connection");
+        bool keep_alive = in.version() == Http::Version::Http11 && !in.headers().has("Connection");
         Request req;
         Response resp;
         try {
@@ -153,9 +159,11 @@ public:
         auto match = st.router.Find(req.method, req.path);
         if (!match.route) {
             if (match.allowed.empty()) {
-                resp = ProblemResponse(404, "no route for " + req.method + " " + req.path, req.path);
+                resp =
+                    ProblemResponse(404, "no route for " + req.method + " " + req.path, req.path);
             } else {
-                resp = ProblemResponse(405, "method " + req.method + " is not allowed here", req.path);
+                resp =
+                    ProblemResponse(405, "method " + req.method + " is not allowed here", req.path);
                 std::string allow;
                 for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
                 resp.headers.emplace_back("Allow", allow);
@@ -166,11 +174,11 @@ public:
         req.route = match.route->path;
         req.path_params = std::move(match.params);
         if (req.body.size() > st.services.config.body_limit) {
-            resp = ProblemResponse(core::Error(core::ErrorCode::kPayloadTooLarge,
-                                               "the body is larger than the limit of " +
-                                                   std::to_string(st.services.config.body_limit) +
-                                                   " bytes"),
-                                   req.path);
+            resp = ProblemResponse(
+                core::Error(core::ErrorCode::kPayloadTooLarge,
+                            "the body is larger than the limit of " +
+                                std::to_string(st.services.config.body_limit) + " bytes"),
+                req.path);
             Send(st, writer, req, resp, keep_alive, start);
             return;
         }
@@ -218,7 +226,21 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.health = std::make_unique<HealthMonitor>(s.pg, s.redis, state_->deps.worker_status);
     RegisterHealthRoutes(state_->router, s);
     RegisterTenantRoutes(state_->router, s);
+    s.events = store::MakePgEventRepository(*s.pg);
+    s.event_stream = store::MakeRedisEventStream(*s.redis);
+    s.ingestor = std::make_unique<EventIngestor>(*s.events, *s.event_stream);
+    s.features = store::MakePgFeatureRepository(*s.pg);
+    s.models = store::MakePgModelRepository(*s.pg);
+    s.jobs = store::MakePgJobRepository(*s.pg);
+    s.pool = state_->deps.pool;
+    s.validate_model = state_->deps.validate_model;
+    s.resolver = std::make_unique<ServingResolver>(*s.models, 2000);
     RegisterKeyRoutes(state_->router, s);
+    RegisterEventRoutes(state_->router, s);
+    RegisterFeatureRoutes(state_->router, s);
+    RegisterModelRoutes(state_->router, s);
+    RegisterJobRoutes(state_->router, s);
+    RegisterPredictRoutes(state_->router, s);
 }
 
 Server::~Server() { Stop(); }
@@ -227,7 +249,8 @@ int Server::Start() {
     auto& st = *state_;
     st.services.health->Start();
     st.pool = std::make_unique<ThreadPool>(st.services.config.handler_threads, 100000);
-    Address addr(st.services.config.http_host, Port(static_cast<uint16_t>(st.services.config.http_port)));
+    Address addr(st.services.config.http_host,
+                 Port(static_cast<uint16_t>(st.services.config.http_port)));
     st.endpoint = std::make_shared<Http::Endpoint>(addr);
     auto opts = Http::Endpoint::options()
                     .threads(st.services.config.http_threads)
@@ -250,7 +273,8 @@ void Server::DrainAndStop() {
     while (st.inflight.load() > 0 && Clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (st.inflight.load() > 0)
-        core::Log(core::LogLevel::kWarn, "drain deadline passed", {{"inflight", st.inflight.load()}});
+        core::Log(core::LogLevel::kWarn, "drain deadline passed",
+                  {{"inflight", st.inflight.load()}});
     Stop();
 }
 

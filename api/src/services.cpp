@@ -5,7 +5,8 @@
 
 namespace recs::api {
 
-HealthMonitor::HealthMonitor(store::PgPool* pg, store::RedisClient* redis,
+HealthMonitor::HealthMonitor(store::PgPool* pg,
+                             store::RedisClient* redis,
                              std::function<nlohmann::json()> workers)
     : pg_(pg), redis_(redis), workers_(std::move(workers)) {}
 
@@ -63,7 +64,8 @@ std::pair<nlohmann::json, bool> HealthMonitor::Snapshot() const {
 
 store::PageRequest ParsePage(const Request& req) {
     store::PageRequest p;
-    if (auto l = req.Query("limit")) p.limit = static_cast<int>(core::ParseIntParam("limit", *l, 1, 500));
+    if (auto l = req.Query("limit"))
+        p.limit = static_cast<int>(core::ParseIntParam("limit", *l, 1, 500));
     if (auto c = req.Query("cursor")) {
         store::DecodeCursor(*c);  // validates early: 422 naming `cursor`
         p.cursor = *c;

@@ -9,8 +9,11 @@
 #include <thread>
 
 #include "auth.hpp"
+#include "event_ingestor.hpp"
 #include "http/metrics.hpp"
 #include "recs/core/config.hpp"
+#include "recs/core/prediction_pool.hpp"
+#include "recs/store/loop_store.hpp"
 #include "recs/store/page.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/redis.hpp"
@@ -22,7 +25,8 @@ namespace recs::api {
 /// memory and is never delayed by slow database work.
 class HealthMonitor {
 public:
-    HealthMonitor(store::PgPool* pg, store::RedisClient* redis,
+    HealthMonitor(store::PgPool* pg,
+                  store::RedisClient* redis,
                   std::function<nlohmann::json()> workers);
     ~HealthMonitor();
     void Start();
@@ -52,6 +56,15 @@ struct Services {
     std::unique_ptr<store::TenantRepository> tenants;
     std::unique_ptr<store::KeyRepository> keys;
     std::unique_ptr<Authenticator> auth;
+    std::unique_ptr<store::EventRepository> events;
+    std::unique_ptr<store::EventStream> event_stream;
+    std::unique_ptr<EventIngestor> ingestor;
+    std::unique_ptr<store::FeatureRepository> features;
+    std::unique_ptr<store::ModelRepository> models;
+    std::unique_ptr<store::JobRepository> jobs;
+    core::PredictionPool* pool = nullptr;
+    std::function<void(const std::string&, const nlohmann::json&)> validate_model;
+    std::unique_ptr<class ServingResolver> resolver;
     std::unique_ptr<HealthMonitor> health;
     Metrics metrics;
     std::atomic<bool> draining{false};

@@ -50,6 +50,20 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
         c.drain_seconds = static_cast<int>(ParseInt("RECS_DRAIN_SECONDS", *v, 0, 3600));
     if (auto* v = get("RECS_PG_POOL_SIZE"))
         c.pg_pool_size = static_cast<int>(ParseInt("RECS_PG_POOL_SIZE", *v, 1, 256));
+    if (auto* v = get("RECS_JOB_LEASE_MS"))
+        c.job_lease_ms = ParseInt("RECS_JOB_LEASE_MS", *v, 100, 86400000);
+    if (auto* v = get("RECS_JOB_HEARTBEAT_MS"))
+        c.job_heartbeat_ms = ParseInt("RECS_JOB_HEARTBEAT_MS", *v, 10, 3600000);
+    if (auto* v = get("RECS_JOB_BACKOFF_MS"))
+        c.job_backoff_ms = ParseInt("RECS_JOB_BACKOFF_MS", *v, 0, 3600000);
+    if (auto* v = get("RECS_JOB_REPUSH_MS"))
+        c.job_repush_ms = ParseInt("RECS_JOB_REPUSH_MS", *v, 100, 86400000);
+    if (auto* v = get("RECS_JOB_MAX_ATTEMPTS"))
+        c.job_max_attempts = static_cast<int>(ParseInt("RECS_JOB_MAX_ATTEMPTS", *v, 1, 100));
+    if (auto* v = get("RECS_WORKER_CONCURRENCY"))
+        c.worker_concurrency = static_cast<int>(ParseInt("RECS_WORKER_CONCURRENCY", *v, 1, 64));
+    if (auto* v = get("RECS_SCHEDULER_TICK_MS"))
+        c.scheduler_tick_ms = static_cast<int>(ParseInt("RECS_SCHEDULER_TICK_MS", *v, 10, 60000));
     return c;
 }
 

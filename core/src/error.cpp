@@ -4,18 +4,30 @@ namespace recs::core {
 
 std::string_view ErrorCodeSlug(ErrorCode code) {
     switch (code) {
-        case ErrorCode::kInvalidArgument: return "malformed-request";
-        case ErrorCode::kUnprocessable: return "validation-failed";
-        case ErrorCode::kUnauthenticated: return "unauthenticated";
-        case ErrorCode::kForbidden: return "forbidden";
-        case ErrorCode::kNotFound: return "not-found";
-        case ErrorCode::kMethodNotAllowed: return "method-not-allowed";
-        case ErrorCode::kConflict: return "conflict";
-        case ErrorCode::kPayloadTooLarge: return "payload-too-large";
-        case ErrorCode::kUnsupportedMedia: return "unsupported-media-type";
-        case ErrorCode::kRateLimited: return "rate-limited";
-        case ErrorCode::kUnavailable: return "unavailable";
-        case ErrorCode::kInternal: return "internal";
+        case ErrorCode::kInvalidArgument:
+            return "malformed-request";
+        case ErrorCode::kUnprocessable:
+            return "validation-failed";
+        case ErrorCode::kUnauthenticated:
+            return "unauthenticated";
+        case ErrorCode::kForbidden:
+            return "forbidden";
+        case ErrorCode::kNotFound:
+            return "not-found";
+        case ErrorCode::kMethodNotAllowed:
+            return "method-not-allowed";
+        case ErrorCode::kConflict:
+            return "conflict";
+        case ErrorCode::kPayloadTooLarge:
+            return "payload-too-large";
+        case ErrorCode::kUnsupportedMedia:
+            return "unsupported-media-type";
+        case ErrorCode::kRateLimited:
+            return "rate-limited";
+        case ErrorCode::kUnavailable:
+            return "unavailable";
+        case ErrorCode::kInternal:
+            return "internal";
     }
     return "internal";
 }

@@ -33,7 +33,8 @@ const nlohmann::json& RequireObject(const nlohmann::json& j, std::string_view wh
     return j;
 }
 
-void RejectUnknownFields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
+void RejectUnknownFields(const nlohmann::json& obj,
+                         std::initializer_list<std::string_view> allowed,
                          std::string_view prefix) {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
@@ -51,7 +52,8 @@ std::string RequireString(const nlohmann::json& obj, const std::string& field, s
     return *v;
 }
 
-std::optional<std::string> OptionalString(const nlohmann::json& obj, const std::string& field,
+std::optional<std::string> OptionalString(const nlohmann::json& obj,
+                                          const std::string& field,
                                           size_t max_len) {
     auto it = obj.find(field);
     if (it == obj.end() || it->is_null()) return std::nullopt;
@@ -64,19 +66,20 @@ std::optional<std::string> OptionalString(const nlohmann::json& obj, const std::
     return s;
 }
 
-std::optional<int64_t> OptionalInt(const nlohmann::json& obj, const std::string& field,
-                                   int64_t lo, int64_t hi) {
+std::optional<int64_t> OptionalInt(const nlohmann::json& obj,
+                                   const std::string& field,
+                                   int64_t lo,
+                                   int64_t hi) {
     auto it = obj.find(field);
     if (it == obj.end() || it->is_null()) return std::nullopt;
     if (!it->is_number_integer())
         ThrowUnprocessable("'" + field + "' must be an integer, got " + TypeName(*it), field);
-    int64_t v = it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX
-                    ? INT64_MAX
-                    : it->get<int64_t>();
+    int64_t v = it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX ? INT64_MAX
+                                                                            : it->get<int64_t>();
     if (v < lo || v > hi)
-        ThrowUnprocessable("'" + field + "' must be between " + std::to_string(lo) + " and " +
-                               std::to_string(hi),
-                           field);
+        ThrowUnprocessable(
+            "'" + field + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi),
+            field);
     return v;
 }
 

@@ -54,11 +54,15 @@ std::string_view UnwrapPayload(std::string_view bytes) {
     }
     ArtifactReader header(bytes.substr(sizeof(kArtifactMagic)));
     auto version = header.Pod<uint32_t>();
-    header.Pod<uint32_t>();
+    auto reserved1 = header.Pod<uint32_t>();
     auto size = header.Pod<uint64_t>();
     auto crc = header.Pod<uint32_t>();
+    auto reserved2 = header.Pod<uint32_t>();
     if (version != kArtifactVersion) {
         ArtifactReader::Fail("unsupported artifact format version " + std::to_string(version));
+    }
+    if (reserved1 != 0 || reserved2 != 0) {
+        ArtifactReader::Fail("corrupted artifact header");
     }
     if (size != bytes.size() - kArtifactHeaderSize) {
         ArtifactReader::Fail("truncated artifact (payload size mismatch)");

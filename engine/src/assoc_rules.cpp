@@ -49,7 +49,7 @@ public:
     }
 
 private:
-    Csr confidence_;            ///< a -> b with conf(a -> b) = P(b | a)
+    Csr confidence_;              ///< a -> b with conf(a -> b) = P(b | a)
     std::vector<float> lift_;     ///< aligned with confidence_ entries
     std::vector<float> support_;  ///< aligned: fraction of baskets holding a and b
 };
@@ -71,7 +71,9 @@ Trainer Parse(Params& p) {
             count[i] = static_cast<double>(m.by_item.RowSize(i));
         }
         const auto& bu = m.by_user;
-        auto usable = [&](uint32_t u) { return bu.RowSize(u) <= static_cast<size_t>(c.max_basket); };
+        auto usable = [&](uint32_t u) {
+            return bu.RowSize(u) <= static_cast<size_t>(c.max_basket);
+        };
         struct Rule {
             uint32_t b;
             float conf, lift, support;
@@ -116,7 +118,8 @@ Trainer Parse(Params& p) {
                                  [](const Rule& x, const Rule& y) { return x.conf > y.conf; });
                 out.resize(static_cast<size_t>(c.max_rules));
             }
-            std::sort(out.begin(), out.end(), [](const Rule& x, const Rule& y) { return x.b < y.b; });
+            std::sort(out.begin(), out.end(),
+                      [](const Rule& x, const Rule& y) { return x.b < y.b; });
             size_t d = done.fetch_add(1) + 1;
             if (tid == 0 && (d & 255) == 0) {
                 Checkpoint(ctx, 0.95 * static_cast<double>(d) / n);
@@ -148,8 +151,8 @@ std::unique_ptr<BaseModel> Load(std::shared_ptr<const Catalog> c,
     Csr conf = r.Matrix();
     auto lift = r.Vector<float>();
     auto support = r.Vector<float>();
-    if (conf.rows != c->items.size() || conf.cols != c->items.size() ||
-        lift.size() != conf.nnz() || support.size() != conf.nnz()) {
+    if (conf.rows != c->items.size() || conf.cols != c->items.size() || lift.size() != conf.nnz() ||
+        support.size() != conf.nnz()) {
         ArtifactReader::Fail("rule table sizes disagree with the catalogue");
     }
     return std::make_unique<AssocRulesModel>(std::move(c), std::move(info), std::move(conf),

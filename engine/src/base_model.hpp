@@ -19,9 +19,9 @@ namespace recs::engine::detail {
 struct Catalog {
     IdIndex users;
     IdIndex items;
-    Csr seen;                       ///< users x items, the training matrix
-    std::vector<float> popularity;  ///< per item, sum of (decayed) weights
-    std::vector<uint32_t> pop_rank; ///< per item, 0 = most popular (ties by index)
+    Csr seen;                        ///< users x items, the training matrix
+    std::vector<float> popularity;   ///< per item, sum of (decayed) weights
+    std::vector<uint32_t> pop_rank;  ///< per item, 0 = most popular (ties by index)
 
     static std::shared_ptr<const Catalog> FromMatrix(const InteractionMatrix& m);
     void Save(ArtifactWriter& w) const;
@@ -119,5 +119,31 @@ void WriteModelPayload(const BaseModel& m, ArtifactWriter& w);
 
 /// Per-thread scratch buffer of `n` floats; nested users take different slots (0..3).
 std::span<float> ScratchScores(size_t n, int slot = 0);
+
+}  // namespace recs::engine::detail
+
+namespace recs::engine::detail {
+
+/// Writes a component model (algorithm, info, payload) sharing its parent's catalogue.
+void WriteSubModel(ArtifactWriter& w, const BaseModel& m);
+
+/// Reads a component model written by WriteSubModel, attached to `catalog`.
+std::unique_ptr<BaseModel> ReadSubModel(ArtifactReader& r, std::shared_ptr<const Catalog> catalog);
+
+/// Trains a component of a composite model on the parent's matrix (indices shared).
+std::unique_ptr<BaseModel> TrainSubModel(std::string_view algorithm,
+                                         const nlohmann::json& hyperparameters,
+                                         const InteractionMatrix& m,
+                                         std::shared_ptr<const Catalog> catalog,
+                                         const TrainContext& ctx);
+
+/// Parses a component's hyperparameters now (so errors surface before training); returns
+/// the trainer. Errors name the field "hyperparameters.<prefix>.<name>".
+Trainer ParseSubModel(std::string_view algorithm,
+                      const nlohmann::json& hyperparameters,
+                      const std::string& prefix);
+
+/// The interactions of a matrix (binary weights as stored), to re-split training data.
+std::vector<Interaction> MatrixInteractions(const InteractionMatrix& m);
 
 }  // namespace recs::engine::detail

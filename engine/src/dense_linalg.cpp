@@ -60,7 +60,7 @@ void GramLower(const float* a, size_t m, size_t n, float* c) {
     cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, static_cast<int>(n), static_cast<int>(m),
                 1.f, a, static_cast<int>(n), 0.f, c, static_cast<int>(n));
 #else
-    Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> am(
+    Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> > am(
         a, static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(n));
     Eigen::Map<Eigen::MatrixXf> cm(c, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
     cm.noalias() = am.transpose() * am;
@@ -69,10 +69,10 @@ void GramLower(const float* a, size_t m, size_t n, float* c) {
 
 void MatVec(const float* a, size_t rows, size_t cols, const float* x, float* y) {
 #ifdef RECS_HAVE_OPENBLAS
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols), 1.f,
-                a, static_cast<int>(cols), x, 1, 0.f, y, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols), 1.f, a,
+                static_cast<int>(cols), x, 1, 0.f, y, 1);
 #else
-    Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> am(
+    Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> > am(
         a, static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
     Eigen::Map<const Eigen::VectorXf> xv(x, static_cast<Eigen::Index>(cols));
     Eigen::Map<Eigen::VectorXf> yv(y, static_cast<Eigen::Index>(rows));

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <cmath>
+#include <numeric>
 
 #include "algorithms.hpp"
 #include "dense_linalg.hpp"

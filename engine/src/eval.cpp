@@ -6,8 +6,8 @@
 #include <fstream>
 #include <istream>
 #include <mutex>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -165,9 +165,15 @@ SplitResult Split(const std::vector<Interaction>& data, const SplitOptions& opti
 }
 
 nlohmann::json Metrics::ToJson() const {
-    return {{"k", k},           {"users", users},         {"precision", precision},
-            {"recall", recall}, {"ndcg", ndcg},           {"map", map},
-            {"hit_rate", hit_rate}, {"mrr", mrr},         {"coverage", coverage},
+    return {{"k", k},
+            {"users", users},
+            {"precision", precision},
+            {"recall", recall},
+            {"ndcg", ndcg},
+            {"map", map},
+            {"hit_rate", hit_rate},
+            {"mrr", mrr},
+            {"coverage", coverage},
             {"seconds", seconds}};
 }
 

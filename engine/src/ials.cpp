@@ -1,10 +1,11 @@
+#include "ials.hpp"
+
 #include <Eigen/Dense>
 #include <cmath>
 #include <random>
 
 #include "algorithms.hpp"
 #include "dense_linalg.hpp"
-#include "ials.hpp"
 #include "kernels.hpp"
 #include "parallel.hpp"
 
@@ -146,8 +147,8 @@ void HalfEpoch(const Csr& rows,
         for (uint64_t p = b; p < e; ++p) {
             c[p - b] = alpha * rows.values[p];
         }
-        ConjugateGradientRow(gram.data(), y.data(), &rows.indices[b], c.data(), e - b, f, steps,
-                             xu, scratch[tid].data());
+        ConjugateGradientRow(gram.data(), y.data(), &rows.indices[b], c.data(), e - b, f, steps, xu,
+                             scratch[tid].data());
         size_t d = done.fetch_add(1) + 1;
         if (tid == 0 && (d & 4095) == 0) {
             Checkpoint(ctx, p0 + (p1 - p0) * static_cast<double>(d) / rows.rows);
@@ -187,13 +188,13 @@ Trainer Parse(Params& p) {
             HalfEpoch(m.by_user, alpha, gi, items, users, f, steps, threads, ctx, base,
                       base + span / 2);
             auto gu = Gram(users, nu, f, c.regularization);
-            HalfEpoch(m.by_item, alpha, gu, users, items, f, steps, threads, ctx,
-                      base + span / 2, base + span);
+            HalfEpoch(m.by_item, alpha, gu, users, items, f, steps, threads, ctx, base + span / 2,
+                      base + span);
         }
         nlohmann::json info{{"algorithm", "ials"}};
         return std::make_unique<IalsModel>(std::move(cat), std::move(info), f, alpha,
-                                           static_cast<float>(c.regularization),
-                                           std::move(users), std::move(items));
+                                           static_cast<float>(c.regularization), std::move(users),
+                                           std::move(items));
     };
 }
 

@@ -90,6 +90,7 @@ InteractionMatrix InteractionMatrix::Build(const std::vector<Interaction>& data,
         uint32_t user;
         uint32_t item;
         float weight;
+        int64_t time;
     };
     std::vector<Entry> entries;
     entries.reserve(data.size());
@@ -106,7 +107,7 @@ InteractionMatrix InteractionMatrix::Build(const std::vector<Interaction>& data,
         if (!(w > 0.f) || !std::isfinite(w)) {
             continue;
         }
-        entries.push_back({m.users.Add(x.user), m.items.Add(x.item), w});
+        entries.push_back({m.users.Add(x.user), m.items.Add(x.item), w, x.timestamp});
     }
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
         return a.user != b.user ? a.user < b.user : a.item < b.item;
@@ -119,10 +120,12 @@ InteractionMatrix InteractionMatrix::Build(const std::vector<Interaction>& data,
         const Entry& e = entries[i];
         if (i > 0 && entries[i - 1].user == e.user && entries[i - 1].item == e.item) {
             c.values.back() += e.weight;
+            m.times.back() = std::max(m.times.back(), e.time);
             continue;
         }
         c.indices.push_back(e.item);
         c.values.push_back(e.weight);
+        m.times.push_back(e.time);
         ++c.offsets[e.user + 1];
     }
     for (uint32_t r = 0; r < c.rows; ++r) {

@@ -1,10 +1,11 @@
+#include "recs/engine/model.hpp"
+
 #include <array>
 #include <fstream>
 #include <sstream>
 
 #include "algorithms.hpp"
 #include "recs/core/error.hpp"
-#include "recs/engine/model.hpp"
 
 namespace recs::engine {
 
@@ -15,7 +16,7 @@ namespace {
 
 const std::array<const AlgorithmSpec*, 7>& Registry() {
     static const std::array<const AlgorithmSpec*, 7> kSpecs = {
-        &PopularitySpec(), &ItemKnnSpec(), &EaseSpec(),  &IalsSpec(),
+        &PopularitySpec(), &ItemKnnSpec(), &EaseSpec(), &IalsSpec(),
         &AssocRulesSpec(), &BlendSpec(),   &LtrSpec(),
     };
     return kSpecs;
@@ -114,3 +115,69 @@ std::vector<std::string> Algorithms() {
 }
 
 }  // namespace recs::engine
+
+namespace recs::engine::detail {
+
+void WriteSubModel(ArtifactWriter& w, const BaseModel& m) {
+    w.String(m.Algorithm());
+    w.String(m.Info().dump());
+    m.SavePayload(w);
+}
+
+std::unique_ptr<BaseModel> ReadSubModel(ArtifactReader& r, std::shared_ptr<const Catalog> catalog) {
+    std::string algorithm = r.String();
+    const AlgorithmSpec* spec = FindAlgorithm(algorithm);
+    if (spec == nullptr || algorithm == "ltr" || algorithm == "blend") {
+        ArtifactReader::Fail("bad component model");
+    }
+    auto info = nlohmann::json::parse(r.String(), nullptr, false);
+    if (info.is_discarded() || !info.is_object()) {
+        ArtifactReader::Fail("bad component info");
+    }
+    return spec->load(std::move(catalog), std::move(info), r);
+}
+
+Trainer ParseSubModel(std::string_view algorithm,
+                      const nlohmann::json& hyperparameters,
+                      const std::string& prefix) {
+    const AlgorithmSpec* spec = FindAlgorithm(algorithm);
+    if (spec == nullptr || algorithm == "ltr" || algorithm == "blend") {
+        Params::Fail(prefix, "unknown component algorithm");
+    }
+    try {
+        Params p(hyperparameters);
+        Trainer t = spec->parse(p);
+        p.Finish();
+        return t;
+    } catch (const core::Error& e) {
+        std::string field = e.field().value_or("hyperparameters");
+        std::string tail = field.size() > 15 ? field.substr(15) : std::string();
+        throw core::Error(core::ErrorCode::kUnprocessable, prefix + "." + e.detail(),
+                          "hyperparameters." + prefix + tail);
+    }
+}
+
+std::unique_ptr<BaseModel> TrainSubModel(std::string_view algorithm,
+                                         const nlohmann::json& hyperparameters,
+                                         const InteractionMatrix& m,
+                                         std::shared_ptr<const Catalog> catalog,
+                                         const TrainContext& ctx) {
+    Trainer t = ParseSubModel(algorithm, hyperparameters, std::string(algorithm));
+    auto model = t(m, std::move(catalog), ctx);
+    model->mutable_info()["hyperparameters"] = hyperparameters;
+    return model;
+}
+
+std::vector<Interaction> MatrixInteractions(const InteractionMatrix& m) {
+    std::vector<Interaction> out;
+    out.reserve(m.by_user.nnz());
+    for (uint32_t u = 0; u < m.by_user.rows; ++u) {
+        for (uint64_t p = m.by_user.offsets[u]; p < m.by_user.offsets[u + 1]; ++p) {
+            out.push_back({m.users.Id(u), m.items.Id(m.by_user.indices[p]), m.by_user.values[p],
+                           m.times[p], ""});
+        }
+    }
+    return out;
+}
+
+}  // namespace recs::engine::detail

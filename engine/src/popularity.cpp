@@ -16,8 +16,8 @@ public:
 
 Trainer Parse(Params&) {
     return [](const InteractionMatrix&, std::shared_ptr<const Catalog> c, const TrainContext&) {
-        return std::make_unique<PopularityModel>(
-            std::move(c), nlohmann::json{{"algorithm", "popularity"}});
+        return std::make_unique<PopularityModel>(std::move(c),
+                                                 nlohmann::json{{"algorithm", "popularity"}});
     };
 }
 

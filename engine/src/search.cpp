@@ -35,8 +35,7 @@ SearchResult SearchHyperparameters(std::string_view algorithm,
                                    size_t max_trials,
                                    const TrainContext& ctx) {
     if (!grid.is_object()) {
-        throw core::Error(core::ErrorCode::kUnprocessable, "search grid must be an object",
-                          "grid");
+        throw core::Error(core::ErrorCode::kUnprocessable, "search grid must be an object", "grid");
     }
     // Cartesian product of the grid.
     std::vector<nlohmann::json> points{base.is_object() ? base : nlohmann::json::object()};

@@ -2,8 +2,12 @@
 namespace recs::engine::detail {
 namespace {
 Trainer P(Params&) { return {}; }
-std::unique_ptr<BaseModel> L(std::shared_ptr<const Catalog>, nlohmann::json, ArtifactReader&) { ArtifactReader::Fail("x"); }
+std::unique_ptr<BaseModel> L(std::shared_ptr<const Catalog>, nlohmann::json, ArtifactReader&) {
+    ArtifactReader::Fail("x");
 }
-const AlgorithmSpec& BlendSpec() { static const AlgorithmSpec k{"blend", true, &P, &L}; return k; }
-const AlgorithmSpec& LtrSpec() { static const AlgorithmSpec k{"ltr", true, &P, &L}; return k; }
+}  // namespace
+const AlgorithmSpec& BlendSpec() {
+    static const AlgorithmSpec k{"blend", true, &P, &L};
+    return k;
 }
+}  // namespace recs::engine::detail

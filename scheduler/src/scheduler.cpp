@@ -5,10 +5,14 @@
 
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
+#include "recs/store/loop_store.hpp"
 
 namespace recs::scheduler {
 
-Scheduler::Scheduler(store::PgPool& pg, store::RedisClient& redis) : pg_(pg), redis_(redis) {}
+Scheduler::Scheduler(store::PgPool& pg, store::RedisClient& redis, const core::Config& config)
+    : config_(config),
+      jobs_(store::MakePgJobRepository(pg)),
+      queue_(store::MakeRedisJobQueue(redis)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -21,8 +25,8 @@ void Scheduler::Start() {
             } catch (const core::Error& e) {
                 core::Log(core::LogLevel::kWarn, "scheduler tick failed", {{"error", e.detail()}});
             }
-            for (int i = 0; i < 10 && !stop_; ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            for (int waited = 0; waited < config_.scheduler_tick_ms && !stop_; waited += 10)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
     });
 }
@@ -33,9 +37,20 @@ void Scheduler::Stop() {
 }
 
 int Scheduler::Tick() {
-    (void)pg_;
-    (void)redis_;
-    return 0;
+    int reaped = jobs_->ReapExpired(config_.job_backoff_ms);
+    if (reaped > 0) core::Log(core::LogLevel::kWarn, "expired leases reaped", {{"jobs", reaped}});
+    int pushed = 0;
+    for (;;) {
+        // Marked pushed in PostgreSQL first: a crash before the Redis push is repaired by the
+        // re-push of queued jobs older than job_repush_ms (the reconciliation sweep).
+        auto ids = jobs_->TakeDueForPush(config_.job_repush_ms, 100);
+        if (ids.empty()) break;
+        queue_->Push(ids);
+        pushed += static_cast<int>(ids.size());
+        if (ids.size() < 100) break;
+    }
+    if (pushed > 0) core::Log(core::LogLevel::kDebug, "jobs pushed", {{"jobs", pushed}});
+    return reaped + pushed;
 }
 
 }  // namespace recs::scheduler

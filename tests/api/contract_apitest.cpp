@@ -26,7 +26,8 @@ std::set<std::pair<std::string, std::string>> SpecRoutes() {
             path = m[1];
         } else if (!path.empty() && std::regex_match(line, m, method_re)) {
             std::string method = m[1];
-            for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            for (auto& c : method)
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             out.emplace(method, path);
         }
     }
@@ -41,11 +42,11 @@ TEST(Contract, ServerRoutesEqualSpecRoutes) {
     std::set<std::pair<std::string, std::string>> server;
     for (auto& r : srv.server().Routes()) server.insert(r);
     for (const auto& r : server)
-        EXPECT_TRUE(spec.count(r)) << "route missing from openapi.yaml: " << r.first << " "
-                                   << r.second;
+        EXPECT_TRUE(spec.count(r))
+            << "route missing from openapi.yaml: " << r.first << " " << r.second;
     for (const auto& r : spec)
-        EXPECT_TRUE(server.count(r)) << "openapi.yaml route the server lacks: " << r.first << " "
-                                     << r.second;
+        EXPECT_TRUE(server.count(r))
+            << "openapi.yaml route the server lacks: " << r.first << " " << r.second;
 }
 
 }  // namespace

@@ -1,17 +1,16 @@
 // The real binary: SIGTERM drains in-flight requests; a missing database fails fast.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <csignal>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -37,7 +36,8 @@ int FreePort() {
     return port;
 }
 
-pid_t Spawn(const std::vector<std::pair<std::string, std::string>>& env, const std::string& cmd,
+pid_t Spawn(const std::vector<std::pair<std::string, std::string>>& env,
+            const std::string& cmd,
             const std::string& err_path) {
     pid_t pid = fork();
     if (pid == 0) {

@@ -130,10 +130,10 @@ TEST_F(PgStoreTest, KeysAreTenantScopedAndStoreOnlyTheHash) {
     auto stored = QueryForTesting(pool(), "SELECT key_hash FROM api_keys");
     ASSERT_EQ(stored.size(), 1u);
     EXPECT_EQ(stored[0], gen.hash);
-    auto plain = QueryForTesting(
-        pool(), "SELECT count(*) FROM audit_log WHERE before::text LIKE '%" + gen.plaintext +
-                    "%' OR after::text LIKE '%" + gen.plaintext + "%' OR after::text LIKE '%" +
-                    gen.hash + "%'");
+    auto plain =
+        QueryForTesting(pool(), "SELECT count(*) FROM audit_log WHERE before::text LIKE '%" +
+                                    gen.plaintext + "%' OR after::text LIKE '%" + gen.plaintext +
+                                    "%' OR after::text LIKE '%" + gen.hash + "%'");
     EXPECT_EQ(plain.at(0), "0");  // neither key nor hash in the audit trail
     auto rec = keys->FindByHash(gen.hash);
     ASSERT_TRUE(rec);

@@ -33,7 +33,8 @@ void HttpClient::Connect() {
     buffer_.clear();
 }
 
-HttpResponse HttpClient::Send(const std::string& method, const std::string& path,
+HttpResponse HttpClient::Send(const std::string& method,
+                              const std::string& path,
                               const std::string& body,
                               const std::vector<std::pair<std::string, std::string>>& headers,
                               bool keep_alive) {
@@ -108,7 +109,9 @@ HttpResponse HttpClient::Read() {
     return r;
 }
 
-HttpResponse Http(int port, const std::string& method, const std::string& path,
+HttpResponse Http(int port,
+                  const std::string& method,
+                  const std::string& path,
                   const std::string& body,
                   const std::vector<std::pair<std::string, std::string>>& headers) {
     HttpClient c(port);

@@ -26,7 +26,8 @@ public:
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
 
-    HttpResponse Send(const std::string& method, const std::string& path,
+    HttpResponse Send(const std::string& method,
+                      const std::string& path,
                       const std::string& body = "",
                       const std::vector<std::pair<std::string, std::string>>& headers = {},
                       bool keep_alive = false);
@@ -46,7 +47,9 @@ private:
 };
 
 /// One request on a fresh connection.
-HttpResponse Http(int port, const std::string& method, const std::string& path,
+HttpResponse Http(int port,
+                  const std::string& method,
+                  const std::string& path,
                   const std::string& body = "",
                   const std::vector<std::pair<std::string, std::string>>& headers = {});
 

@@ -8,9 +8,13 @@
 
 #include "recs/api/server.hpp"
 #include "recs/core/crypto.hpp"
+#include "recs/engine/model.hpp"
+#include "recs/scheduler/scheduler.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
+#include "recs/workers/in_process_pool.hpp"
+#include "recs/workers/worker.hpp"
 
 namespace recs::testing {
 
@@ -64,10 +68,14 @@ core::Config TestServer::DefaultConfig() {
     c.drain_seconds = 10;
     const char* d = std::getenv("RECS_TEST_DATA_DIR");
     c.data_dir = d ? d : "/tmp";
+    c.job_heartbeat_ms = 200;
+    c.job_backoff_ms = 100;
+    c.job_repush_ms = 1000;
+    c.scheduler_tick_ms = 50;
     return c;
 }
 
-TestServer::TestServer(core::Config config) {
+TestServer::TestServer(core::Config config, bool roles) {
     auto& db = TestDatabase::Get();
     config.database_url = db.dsn();
     config.redis_url = RedisUrl();
@@ -76,6 +84,16 @@ TestServer::TestServer(core::Config config) {
     deps.pg = &db.pool();
     deps.redis = redis_.get();
     deps.admin_key_hash = core::Sha256Hex(admin_key_);
+    worker_ = std::make_unique<workers::Worker>(db.pool(), *redis_, "default", config);
+    if (roles) {
+        worker_->Start();
+        scheduler_ = std::make_unique<scheduler::Scheduler>(db.pool(), *redis_, config);
+        scheduler_->Start();
+    }
+    deps.pool = &worker_->pool();
+    deps.validate_model = [](const std::string& algorithm, const nlohmann::json& hp) {
+        engine::Train(algorithm, hp, {});
+    };
     deps.worker_status = [] {
         return nlohmann::json{{"status", "up"}, {"pools", nlohmann::json::object()}};
     };
@@ -83,12 +101,18 @@ TestServer::TestServer(core::Config config) {
     port_ = server_->Start();
 }
 
-TestServer::~TestServer() { server_->Stop(); }
+TestServer::~TestServer() {
+    server_->Stop();
+    if (scheduler_) scheduler_->Stop();
+    worker_->Stop();
+}
 
 store::PgPool& TestServer::pg() { return TestDatabase::Get().pool(); }
 
-HttpResponse TestServer::Call(const std::string& method, const std::string& path,
-                              const std::string& key, const std::string& body,
+HttpResponse TestServer::Call(const std::string& method,
+                              const std::string& path,
+                              const std::string& key,
+                              const std::string& body,
                               std::vector<std::pair<std::string, std::string>> headers) {
     if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
     return Http(port_, method, path, body, headers);
@@ -100,14 +124,15 @@ nlohmann::json TestServer::Json(const HttpResponse& r) const {
 }
 
 std::string TestServer::CreateTenant(const std::string& name) {
-    auto r = Call("POST", "/v1/recs/admin/tenants", admin_key_,
-                  nlohmann::json{{"name", name}}.dump());
+    auto r =
+        Call("POST", "/v1/recs/admin/tenants", admin_key_, nlohmann::json{{"name", name}}.dump());
     EXPECT_EQ(r.status, 201) << r.body;
     return Json(r).value("id", "");
 }
 
 std::string TestServer::CreateKey(const std::string& tenant_id,
-                                  const std::vector<std::string>& scopes, std::string* key_id) {
+                                  const std::vector<std::string>& scopes,
+                                  std::string* key_id) {
     auto r = Call("POST", "/v1/recs/keys", admin_key_,
                   nlohmann::json{{"name", "test"}, {"scopes", scopes}}.dump(),
                   {{"X-Tenant-ID", tenant_id}});

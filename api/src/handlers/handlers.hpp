@@ -9,5 +9,10 @@ namespace recs::api {
 void RegisterHealthRoutes(Router& router, Services& services);
 void RegisterTenantRoutes(Router& router, Services& services);
 void RegisterKeyRoutes(Router& router, Services& services);
+void RegisterEventRoutes(Router& router, Services& services);
+void RegisterFeatureRoutes(Router& router, Services& services);
+void RegisterModelRoutes(Router& router, Services& services);
+void RegisterJobRoutes(Router& router, Services& services);
+void RegisterPredictRoutes(Router& router, Services& services);
 
 }  // namespace recs::api

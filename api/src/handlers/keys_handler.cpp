@@ -25,7 +25,8 @@ json KeyJson(const core::ApiKey& k) {
 
 std::vector<std::string> ParseScopes(const json& body) {
     auto it = body.find("scopes");
-    if (it == body.end() || it->is_null()) core::ThrowUnprocessable("'scopes' is required", "scopes");
+    if (it == body.end() || it->is_null())
+        core::ThrowUnprocessable("'scopes' is required", "scopes");
     if (!it->is_array()) core::ThrowUnprocessable("'scopes' must be an array of strings", "scopes");
     if (it->empty()) core::ThrowUnprocessable("'scopes' must name at least one scope", "scopes");
     std::set<std::string> seen;
@@ -37,7 +38,8 @@ std::vector<std::string> ParseScopes(const json& body) {
         auto name = v.get<std::string>();
         if (!core::ParseScope(name)) {
             std::string known;
-            for (auto s : core::AllScopeNames()) known += (known.empty() ? "" : ", ") + std::string(s);
+            for (auto s : core::AllScopeNames())
+                known += (known.empty() ? "" : ", ") + std::string(s);
             core::ThrowUnprocessable("unknown scope '" + name + "'; known scopes: " + known, field);
         }
         if (seen.insert(name).second) out.push_back(name);
@@ -79,10 +81,11 @@ Response Delete(Services& s, Request& req) {
 void RegisterKeyRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto admin = core::Scope::kAdmin;
-    router.Add({"POST", "/v1/recs/keys", t, admin, false, [&s](Request& r) { return Create(s, r); }});
+    router.Add(
+        {"POST", "/v1/recs/keys", t, admin, false, [&s](Request& r) { return Create(s, r); }});
     router.Add({"GET", "/v1/recs/keys", t, admin, false, [&s](Request& r) { return List(s, r); }});
-    router.Add({"GET", "/v1/recs/keys/{key_id}", t, admin, false,
-                [&s](Request& r) { return Get(s, r); }});
+    router.Add(
+        {"GET", "/v1/recs/keys/{key_id}", t, admin, false, [&s](Request& r) { return Get(s, r); }});
     router.Add({"DELETE", "/v1/recs/keys/{key_id}", t, admin, false,
                 [&s](Request& r) { return Delete(s, r); }});
 }

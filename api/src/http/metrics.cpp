@@ -37,7 +37,9 @@ void ProcessMemory(std::ostringstream& os) {
 
 }  // namespace
 
-void Metrics::Observe(const std::string& method, const std::string& route, int status,
+void Metrics::Observe(const std::string& method,
+                      const std::string& route,
+                      int status,
                       double seconds) {
     std::lock_guard lock(mu_);
     ++counts_[{method, route, status}];
@@ -64,8 +66,8 @@ std::string Metrics::Render() const {
         for (size_t i = 0; i < kBuckets.size(); ++i)
             os << "recs_http_request_duration_seconds_bucket{" << labels << ",le=\"" << kBuckets[i]
                << "\"} " << h.buckets[i] << "\n";
-        os << "recs_http_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} "
-           << h.count << "\n";
+        os << "recs_http_request_duration_seconds_bucket{" << labels << ",le=\"+Inf\"} " << h.count
+           << "\n";
         os << "recs_http_request_duration_seconds_sum{" << labels << "} " << h.sum << "\n";
         os << "recs_http_request_duration_seconds_count{" << labels << "} " << h.count << "\n";
     }

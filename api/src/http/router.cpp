@@ -68,8 +68,10 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
         for (size_t s = 0; s < tmpl.size() && ok; ++s) {
             const auto& t = tmpl[s];
             if (t.size() > 2 && t.front() == '{' && t.back() == '}') {
-                if (segs[s].empty()) ok = false;
-                else params[t.substr(1, t.size() - 2)] = segs[s];
+                if (segs[s].empty())
+                    ok = false;
+                else
+                    params[t.substr(1, t.size() - 2)] = segs[s];
             } else if (t != segs[s]) {
                 ok = false;
             }

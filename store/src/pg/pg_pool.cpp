@@ -93,7 +93,8 @@ double PgPool::Ping() {
         .count();
 }
 
-void WithConnection(PgPool& pool, const char* what,
+void WithConnection(PgPool& pool,
+                    const char* what,
                     const std::function<void(pqxx::connection&)>& fn) {
     std::optional<PgLease> lease;
     try {

@@ -45,15 +45,15 @@ private:
 /// Runs fn(conn) with a leased connection and translates driver exceptions into core::Error
 /// (unique violation → kConflict, lost connection → kUnavailable, anything else → kInternal
 /// without SQL text). `what` names the operation in logs.
-void WithConnection(PgPool& pool, const char* what, const std::function<void(pqxx::connection&)>& fn);
+void WithConnection(PgPool& pool,
+                    const char* what,
+                    const std::function<void(pqxx::connection&)>& fn);
 
 /// Runs fn(txn) in a read-write transaction with the same translation.
 void WithTransaction(PgPool& pool, const char* what, const std::function<void(pqxx::work&)>& fn);
 
 /// NULL-able text parameter for exec_params (libpqxx 6.4 has no std::optional support).
-inline const char* OrNull(const std::optional<std::string>& s) {
-    return s ? s->c_str() : nullptr;
-}
+inline const char* OrNull(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
 
 /// Reads a nullable text column.
 inline std::optional<std::string> OptText(const pqxx::field& f) {

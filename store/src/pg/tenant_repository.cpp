@@ -100,7 +100,8 @@ public:
         return out;
     }
 
-    core::Tenant Update(const core::Actor& actor, const std::string& id,
+    core::Tenant Update(const core::Actor& actor,
+                        const std::string& id,
                         const std::optional<std::string>& name,
                         const std::optional<std::string>& status) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("tenant not found");
@@ -111,8 +112,8 @@ public:
             if (before.empty()) core::ThrowNotFound("tenant not found");
             t = RowToTenant(tx.exec_params1(S(q::kUpdateTenant, q::kTenantColumns), id,
                                             OrNull(name), OrNull(status)));
-            WriteAudit(tx, t.id, actor, "update", "tenant", t.id, TenantJson(RowToTenant(before[0])),
-                       TenantJson(t));
+            WriteAudit(tx, t.id, actor, "update", "tenant", t.id,
+                       TenantJson(RowToTenant(before[0])), TenantJson(t));
         });
         return t;
     }
@@ -138,8 +139,10 @@ public:
     explicit PgKeyRepository(PgPool& pool) : pool_(pool) {}
 
     // KeyRepository
-    core::ApiKey Create(const core::Actor& actor, const core::TenantId& tenant,
-                        const std::string& name, const std::vector<std::string>& scopes,
+    core::ApiKey Create(const core::Actor& actor,
+                        const core::TenantId& tenant,
+                        const std::string& name,
+                        const std::vector<std::string>& scopes,
                         std::optional<int64_t> expires_in_s,
                         const core::GeneratedKey& key) override {
         std::string joined;
@@ -156,8 +159,7 @@ public:
         return k;
     }
 
-    std::optional<core::ApiKey> Find(const core::TenantId& tenant,
-                                     const std::string& id) override {
+    std::optional<core::ApiKey> Find(const core::TenantId& tenant, const std::string& id) override {
         if (!core::IsUuid(id) || !core::IsUuid(tenant.value)) return std::nullopt;
         std::optional<core::ApiKey> out;
         WithConnection(pool_, "key.find", [&](pqxx::connection& c) {
@@ -173,8 +175,8 @@ public:
         int64_t after = StartSeq(page);
         WithConnection(pool_, "key.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(S("SELECT ", q::kKeyColumns, q::kListKeys), tenant.value,
-                                    after, page.limit + 1);
+            auto r = tx.exec_params(S("SELECT ", q::kKeyColumns, q::kListKeys), tenant.value, after,
+                                    page.limit + 1);
             for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
                 out.items.push_back(RowToKey(r[i]));
             if (static_cast<int>(r.size()) > page.limit)
@@ -183,7 +185,8 @@ public:
         return out;
     }
 
-    void Revoke(const core::Actor& actor, const core::TenantId& tenant,
+    void Revoke(const core::Actor& actor,
+                const core::TenantId& tenant,
                 const std::string& id) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("API key not found");
         WithTransaction(pool_, "key.revoke", [&](pqxx::work& tx) {
@@ -270,9 +273,14 @@ private:
 
 }  // namespace
 
-void WriteAudit(pqxx::work& tx, const std::optional<std::string>& tenant_id,
-                const core::Actor& actor, const std::string& action, const std::string& resource,
-                const std::string& resource_id, const json& before, const json& after) {
+void WriteAudit(pqxx::work& tx,
+                const std::optional<std::string>& tenant_id,
+                const core::Actor& actor,
+                const std::string& action,
+                const std::string& resource,
+                const std::string& resource_id,
+                const json& before,
+                const json& after) {
     std::optional<std::string> b, a;
     if (!before.is_null()) b = before.dump();
     if (!after.is_null()) a = after.dump();

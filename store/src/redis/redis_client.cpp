@@ -26,7 +26,8 @@ struct Endpoint {
 Endpoint ParseUrl(const std::string& url) {
     Endpoint e;
     std::string rest = url;
-    if (rest.rfind("redis://", 0) == 0) rest = rest.substr(8);
+    if (rest.rfind("redis://", 0) == 0)
+        rest = rest.substr(8);
     else if (!rest.empty() && rest.find("://") != std::string::npos)
         throw core::Error(core::ErrorCode::kInvalidArgument,
                           "RECS_REDIS_URL must look like redis://host:port[/db]", "RECS_REDIS_URL");
@@ -71,7 +72,8 @@ RedisReply Convert(const redisReply* r) {
             out.type = RedisReply::Type::kArray;
             for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
             break;
-        default: break;
+        default:
+            break;
     }
     return out;
 }
@@ -157,8 +159,8 @@ RedisReply RedisClient::Command(const std::vector<std::string>& args) {
     // One retry on a fresh connection: a pooled connection may have been closed by the server.
     for (int attempt = 0; attempt < 2; ++attempt) {
         ContextPtr c = impl_->Acquire();
-        auto* r = static_cast<redisReply*>(redisCommandArgv(
-            c.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
+        auto* r = static_cast<redisReply*>(
+            redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
         if (r) {
             RedisReply out = Convert(r);
             freeReplyObject(r);
@@ -173,6 +175,36 @@ RedisReply RedisClient::Command(const std::vector<std::string>& args) {
         }
     }
     throw core::Error(core::ErrorCode::kUnavailable, "Redis is unavailable");
+}
+
+std::vector<RedisReply> RedisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+    std::vector<RedisReply> out;
+    if (commands.empty()) return out;
+    ContextPtr c = impl_->Acquire();
+    for (const auto& args : commands) {
+        std::vector<const char*> argv;
+        std::vector<size_t> lens;
+        for (const auto& a : args) {
+            argv.push_back(a.data());
+            lens.push_back(a.size());
+        }
+        redisAppendCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data());
+    }
+    for (size_t i = 0; i < commands.size(); ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(c.get(), &raw) != REDIS_OK || !raw) {
+            std::string why = c->errstr;
+            impl_->Release(std::move(c));
+            core::Log(core::LogLevel::kError, "redis pipeline failed", {{"error", why}});
+            throw core::Error(core::ErrorCode::kUnavailable, "Redis is unavailable");
+        }
+        auto* r = static_cast<redisReply*>(raw);
+        out.push_back(Convert(r));
+        freeReplyObject(r);
+    }
+    impl_->Release(std::move(c));
+    return out;
 }
 
 double RedisClient::Ping() {

@@ -1,9 +1,10 @@
+#include "http/router.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "http/problem.hpp"
-#include "http/router.hpp"
 #include "recs/store/page.hpp"
 
 namespace recs::api {

@@ -13,7 +13,8 @@ TEST(Config, DefaultsAndOverrides) {
     auto c = ConfigFromEnv({});
     EXPECT_EQ(c.http_port, 8080);
     EXPECT_EQ(c.body_limit, 10u * 1024 * 1024);
-    c = ConfigFromEnv({{"RECS_HTTP_PORT", "9000"}, {"RECS_LOG_LEVEL", "debug"},
+    c = ConfigFromEnv({{"RECS_HTTP_PORT", "9000"},
+                       {"RECS_LOG_LEVEL", "debug"},
                        {"RECS_DATABASE_URL", "postgresql://x/y"}});
     EXPECT_EQ(c.http_port, 9000);
     EXPECT_EQ(c.log_level, "debug");
@@ -32,8 +33,7 @@ TEST(Config, BadValuesNameTheVariable) {
 }
 
 TEST(Crypto, Sha256KnownVector) {
-    EXPECT_EQ(Sha256Hex("abc"),
-              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_EQ(HmacSha256Hex("key", "The quick brown fox jumps over the lazy dog"),
               "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
 }

@@ -1,3 +1,5 @@
+#include "recs/engine/eval.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -5,7 +7,6 @@
 #include <sstream>
 
 #include "recs/core/error.hpp"
-#include "recs/engine/eval.hpp"
 #include "recs/engine/interaction_matrix.hpp"
 #include "test_data.hpp"
 
@@ -78,7 +79,7 @@ TEST(EvaluateTest, MetricsMatchHandComputedValues) {
     EXPECT_EQ(m.users, 1u);
     EXPECT_DOUBLE_EQ(m.precision, 0.5);
     EXPECT_DOUBLE_EQ(m.recall, 0.5);
-    EXPECT_DOUBLE_EQ(m.map, 0.5);           // (1/1) / 2 relevant
+    EXPECT_DOUBLE_EQ(m.map, 0.5);  // (1/1) / 2 relevant
     EXPECT_DOUBLE_EQ(m.ndcg, 1.0 / (1.0 + 1.0 / std::log2(3.0)));
     EXPECT_DOUBLE_EQ(m.hit_rate, 1.0);
     EXPECT_DOUBLE_EQ(m.mrr, 1.0);
@@ -94,19 +95,22 @@ TEST(EvaluateTest, NoUsersGivesZeros) {
 
 TEST(SearchTest, PicksTheBestGridPointOnValidation) {
     auto data = testing::ClusteredData(60, 30);
-    auto r = SearchHyperparameters("item_knn", nlohmann::json::object(),
-                                   {{"neighbors", {1, 10}}}, data, {}, 5);
+    auto r = SearchHyperparameters("item_knn", nlohmann::json::object(), {{"neighbors", {1, 10}}},
+                                   data, {}, 5);
     ASSERT_EQ(r.trials.size(), 2u);
     EXPECT_TRUE(r.best.contains("neighbors"));
     EXPECT_GT(r.best_score, 0.0);
-    auto limited = SearchHyperparameters("ease", {{"lambda", 1}}, {{"lambda", {1, 10, 100}}},
-                                         data, {}, 5, 2);
+    auto limited =
+        SearchHyperparameters("ease", {{"lambda", 1}}, {{"lambda", {1, 10, 100}}}, data, {}, 5, 2);
     EXPECT_EQ(limited.trials.size(), 2u);
 }
 
 TEST(MatrixTest, MergesDuplicatesAndMapsIds) {
-    std::vector<Interaction> data{{"u1", "a", 1.f}, {"u1", "a", 2.f}, {"u2", "b", 1.f},
-                                  {"u2", "c", 0.f}, {"u1", "b", 1.f, 0, "buy"}};
+    std::vector<Interaction> data{{"u1", "a", 1.f},
+                                  {"u1", "a", 2.f},
+                                  {"u2", "b", 1.f},
+                                  {"u2", "c", 0.f},
+                                  {"u1", "b", 1.f, 0, "buy"}};
     MatrixOptions o;
     o.binary = false;
     o.event_weights["buy"] = 3.f;

@@ -13,6 +13,9 @@ namespace recs::store {
 class PgPool;
 class RedisClient;
 }  // namespace recs::store
+namespace recs::core {
+class PredictionPool;
+}
 
 namespace recs::api {
 
@@ -24,6 +27,12 @@ struct ServerDeps {
     std::function<nlohmann::json()> worker_status;
     /// SHA-256 hex of the platform admin key.
     std::string admin_key_hash;
+    /// The pool that serves predictions (in-process in `recsplane all`).
+    core::PredictionPool* pool = nullptr;
+    /// Validates an algorithm and its hyperparameters (the engine's rules; api does not link
+    /// the engine). Throws core::Error(kUnprocessable) naming the field.
+    std::function<void(const std::string& algorithm, const nlohmann::json& hyperparameters)>
+        validate_model;
 };
 
 /// The HTTP server of the api role. Start() serves on background threads.

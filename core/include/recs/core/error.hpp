@@ -10,18 +10,18 @@ namespace recs::core {
 /// Error codes of the platform. Adding a code requires a mapping in api/src/http/problem.cpp
 /// (status and problem type) and in ErrorCodeSlug below.
 enum class ErrorCode {
-    kInvalidArgument,  ///< malformed request (400)
-    kUnprocessable,    ///< well-formed but invalid values (422)
-    kUnauthenticated,  ///< no or bad credentials (401)
-    kForbidden,        ///< credentials lack the scope (403)
-    kNotFound,         ///< unknown or another tenant's resource (404)
-    kMethodNotAllowed, ///< route exists, method does not (405)
-    kConflict,         ///< state conflict or duplicate (409)
-    kPayloadTooLarge,  ///< body over the limit (413)
-    kUnsupportedMedia, ///< content type not accepted (415)
-    kRateLimited,      ///< too many requests (429)
-    kUnavailable,      ///< a dependency is down (503)
-    kInternal,         ///< a bug (500)
+    kInvalidArgument,   ///< malformed request (400)
+    kUnprocessable,     ///< well-formed but invalid values (422)
+    kUnauthenticated,   ///< no or bad credentials (401)
+    kForbidden,         ///< credentials lack the scope (403)
+    kNotFound,          ///< unknown or another tenant's resource (404)
+    kMethodNotAllowed,  ///< route exists, method does not (405)
+    kConflict,          ///< state conflict or duplicate (409)
+    kPayloadTooLarge,   ///< body over the limit (413)
+    kUnsupportedMedia,  ///< content type not accepted (415)
+    kRateLimited,       ///< too many requests (429)
+    kUnavailable,       ///< a dependency is down (503)
+    kInternal,          ///< a bug (500)
 };
 
 /// Stable slug of a code, used as the last path segment of the problem `type`.

@@ -16,16 +16,21 @@ nlohmann::json ParseJsonBody(std::string_view body);
 const nlohmann::json& RequireObject(const nlohmann::json& j, std::string_view what = "body");
 
 /// Rejects fields not in `allowed` with Error(kUnprocessable) naming the field.
-void RejectUnknownFields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
+void RejectUnknownFields(const nlohmann::json& obj,
+                         std::initializer_list<std::string_view> allowed,
                          std::string_view prefix = "");
 
 /// Required non-empty string (at most max_len bytes). Throws kUnprocessable naming `field`.
-std::string RequireString(const nlohmann::json& obj, const std::string& field,
+std::string RequireString(const nlohmann::json& obj,
+                          const std::string& field,
                           size_t max_len = 256);
-std::optional<std::string> OptionalString(const nlohmann::json& obj, const std::string& field,
+std::optional<std::string> OptionalString(const nlohmann::json& obj,
+                                          const std::string& field,
                                           size_t max_len = 256);
-std::optional<int64_t> OptionalInt(const nlohmann::json& obj, const std::string& field,
-                                   int64_t lo, int64_t hi);
+std::optional<int64_t> OptionalInt(const nlohmann::json& obj,
+                                   const std::string& field,
+                                   int64_t lo,
+                                   int64_t hi);
 std::optional<double> OptionalNumber(const nlohmann::json& obj, const std::string& field);
 std::optional<bool> OptionalBool(const nlohmann::json& obj, const std::string& field);
 

@@ -37,11 +37,11 @@ std::string_view ScopeName(Scope s);
 
 /// The caller of a request, after authentication.
 struct Principal {
-    bool platform_admin = false;         ///< authenticated with RECS_ADMIN_KEY
-    std::optional<TenantId> tenant;      ///< the tenant acted on (key's, or X-Tenant-ID)
-    std::string key_id;                  ///< id of the API key ("admin" for the platform key)
-    std::string key_prefix;              ///< safe to log
-    std::vector<std::string> scopes;     ///< scope names of a tenant key
+    bool platform_admin = false;      ///< authenticated with RECS_ADMIN_KEY
+    std::optional<TenantId> tenant;   ///< the tenant acted on (key's, or X-Tenant-ID)
+    std::string key_id;               ///< id of the API key ("admin" for the platform key)
+    std::string key_prefix;           ///< safe to log
+    std::vector<std::string> scopes;  ///< scope names of a tenant key
 
     /// Platform admins have every scope; tenant keys need the scope or `admin`.
     bool HasScope(Scope s) const;

@@ -59,15 +59,15 @@ SplitResult Split(const std::vector<Interaction>& data, const SplitOptions& opti
 /// to the model). Relevance is binary: every held-out interaction is relevant.
 struct Metrics {
     size_t k = 10;
-    size_t users = 0;        ///< users evaluated
-    double precision = 0;    ///< hits / k
-    double recall = 0;       ///< hits / relevant
-    double ndcg = 0;         ///< binary gain, log2 discount
-    double map = 0;          ///< sum of precision at hits / relevant (recommenders map_at_k)
-    double hit_rate = 0;     ///< users with at least one hit
-    double mrr = 0;          ///< 1 / rank of the first hit
-    double coverage = 0;     ///< distinct recommended items / catalogue size
-    double seconds = 0;      ///< wall time of the evaluation
+    size_t users = 0;      ///< users evaluated
+    double precision = 0;  ///< hits / k
+    double recall = 0;     ///< hits / relevant
+    double ndcg = 0;       ///< binary gain, log2 discount
+    double map = 0;        ///< sum of precision at hits / relevant (recommenders map_at_k)
+    double hit_rate = 0;   ///< users with at least one hit
+    double mrr = 0;        ///< 1 / rank of the first hit
+    double coverage = 0;   ///< distinct recommended items / catalogue size
+    double seconds = 0;    ///< wall time of the evaluation
 
     nlohmann::json ToJson() const;
 };
@@ -84,8 +84,8 @@ Metrics Evaluate(const Model& model,
 
 /// Result of a hyperparameter search.
 struct SearchResult {
-    nlohmann::json best;               ///< the best hyperparameters (grid point merged on base)
-    double best_score = 0;             ///< its validation nDCG@k
+    nlohmann::json best;    ///< the best hyperparameters (grid point merged on base)
+    double best_score = 0;  ///< its validation nDCG@k
     std::vector<std::pair<nlohmann::json, double>> trials;  ///< every point and its score
 };
 

@@ -66,8 +66,9 @@ struct MatrixOptions {
 struct InteractionMatrix {
     IdIndex users;
     IdIndex items;
-    Csr by_user;  ///< users x items
-    Csr by_item;  ///< items x users
+    Csr by_user;                 ///< users x items
+    Csr by_item;                 ///< items x users
+    std::vector<int64_t> times;  ///< aligned with by_user entries: latest timestamp of the pair
     int64_t max_timestamp = 0;
 
     /// Builds the matrix: ids mapped to dense indices (first appearance order), event-type

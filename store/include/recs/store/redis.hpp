@@ -31,6 +31,8 @@ public:
     /// Runs one command (binary-safe arguments). Throws kUnavailable on a connection failure;
     /// an error reply is returned as Type::kError.
     RedisReply Command(const std::vector<std::string>& args);
+    /// Sends the commands in one round trip (pipelined) and returns their replies in order.
+    std::vector<RedisReply> Pipeline(const std::vector<std::vector<std::string>>& commands);
     /// PING round trip in milliseconds; throws kUnavailable.
     double Ping();
 

@@ -23,7 +23,8 @@ public:
     virtual Page<core::Tenant> List(const PageRequest& page,
                                     const std::optional<std::string>& status) = 0;
     /// Throws kNotFound when unknown, kConflict when the new name is taken.
-    virtual core::Tenant Update(const core::Actor& actor, const std::string& id,
+    virtual core::Tenant Update(const core::Actor& actor,
+                                const std::string& id,
                                 const std::optional<std::string>& name,
                                 const std::optional<std::string>& status) = 0;
     /// Deletes the tenant and everything it owns. Throws kNotFound when unknown.
@@ -41,15 +42,18 @@ struct KeyAuthRecord {
 class KeyRepository {
 public:
     virtual ~KeyRepository() = default;
-    virtual core::ApiKey Create(const core::Actor& actor, const core::TenantId& tenant,
-                                const std::string& name, const std::vector<std::string>& scopes,
+    virtual core::ApiKey Create(const core::Actor& actor,
+                                const core::TenantId& tenant,
+                                const std::string& name,
+                                const std::vector<std::string>& scopes,
                                 std::optional<int64_t> expires_in_s,
                                 const core::GeneratedKey& key) = 0;
     virtual std::optional<core::ApiKey> Find(const core::TenantId& tenant,
                                              const std::string& id) = 0;
     virtual Page<core::ApiKey> List(const core::TenantId& tenant, const PageRequest& page) = 0;
     /// Marks the key revoked. Throws kNotFound when unknown or already revoked.
-    virtual void Revoke(const core::Actor& actor, const core::TenantId& tenant,
+    virtual void Revoke(const core::Actor& actor,
+                        const core::TenantId& tenant,
                         const std::string& id) = 0;
     /// Looks a key up by the SHA-256 of its plaintext (any tenant). nullopt when unknown
     /// or revoked.

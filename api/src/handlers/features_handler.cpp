@@ -1,0 +1,104 @@
+#include <nlohmann/json.hpp>
+
+#include "handlers/handlers.hpp"
+#include "recs/core/error.hpp"
+#include "recs/core/json_fields.hpp"
+
+namespace recs::api {
+namespace {
+
+using nlohmann::json;
+
+void CheckEntityType(const std::string& t, const std::string& field) {
+    if (t != "user" && t != "item") core::ThrowUnprocessable("entity_type must be 'user' or 'item'", field);
+}
+
+json ParseFeatures(const json& body) {
+    auto it = body.find("features");
+    if (it == body.end() || it->is_null()) core::ThrowUnprocessable("'features' is required", "features");
+    if (!it->is_object()) core::ThrowUnprocessable("'features' must be an object", "features");
+    if (it->dump().size() > 64 * 1024)
+        core::ThrowUnprocessable("'features' is larger than 64 KiB", "features");
+    return *it;
+}
+
+Response Put(Services& s, Request& req) {
+    const auto& type = req.Param("entity_type");
+    const auto& id = req.Param("entity_id");
+    CheckEntityType(type, "entity_type");
+    auto body = core::ParseJsonBody(req.body);
+    core::RequireObject(body);
+    core::RejectUnknownFields(body, {"features"});
+    auto features = ParseFeatures(body);
+    auto at = s.features->Upsert(req.Tenant(), type, id, features);
+    return Response::Json(200, json{{"entity_type", type}, {"entity_id", id},
+                                    {"features", features}, {"updated_at", at}}
+                                   .dump());
+}
+
+Response Get(Services& s, Request& req) {
+    const auto& type = req.Param("entity_type");
+    const auto& id = req.Param("entity_id");
+    CheckEntityType(type, "entity_type");
+    auto f = s.features->Find(req.Tenant(), type, id);
+    if (!f) core::ThrowNotFound("no features for " + type + " '" + id + "'");
+    return Response::Json(200, json{{"entity_type", type}, {"entity_id", id},
+                                    {"features", f->first}, {"updated_at", f->second}}
+                                   .dump());
+}
+
+Response Bulk(Services& s, Request& req) {
+    std::vector<json> items;
+    json rejected = json::array();
+    const std::string* ct = req.Header("content-type");
+    if (ct && ct->find("application/x-ndjson") != std::string::npos) {
+        size_t pos = 0;
+        while (pos < req.body.size()) {
+            size_t end = req.body.find('\n', pos);
+            if (end == std::string::npos) end = req.body.size();
+            std::string_view line(req.body.data() + pos, end - pos);
+            pos = end + 1;
+            while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+            if (line.empty()) continue;
+            items.push_back(json::parse(line, nullptr, false));
+        }
+    } else {
+        auto body = core::ParseJsonBody(req.body);
+        if (!body.is_array()) core::ThrowUnprocessable("the body must be a JSON array or NDJSON");
+        for (auto& x : body) items.push_back(std::move(x));
+    }
+    json rows = json::array();
+    for (size_t i = 0; i < items.size(); ++i) {
+        try {
+            const auto& it = items[i];
+            if (it.is_discarded()) core::ThrowInvalid("line is not valid JSON");
+            core::RequireObject(it, "item");
+            core::RejectUnknownFields(it, {"entity_type", "entity_id", "features"});
+            auto type = core::RequireString(it, "entity_type", 8);
+            CheckEntityType(type, "entity_type");
+            auto id = core::RequireId(it, "entity_id");
+            rows.push_back({{"entity_type", type}, {"entity_id", id}, {"features", ParseFeatures(it)}});
+        } catch (const core::Error& e) {
+            json r = {{"index", i}, {"detail", e.detail()}};
+            r["field"] = e.field() ? json(*e.field()) : json();
+            rejected.push_back(std::move(r));
+        }
+    }
+    s.features->UpsertMany(req.Tenant(), rows);
+    return Response::Json(200, json{{"accepted", rows.size()}, {"rejected", rejected}}.dump());
+}
+
+}  // namespace
+
+void RegisterFeatureRoutes(Router& router, Services& s) {
+    const auto t = AuthMode::kTenant;
+    const std::string path = "/v1/recs/features/entities/{entity_type}/{entity_id}";
+    router.Add({"POST", path, t, core::Scope::kModelsWrite, false,
+                [&s](Request& r) { return Put(s, r); }});
+    router.Add({"GET", path, t, core::Scope::kModelsRead, false,
+                [&s](Request& r) { return Get(s, r); }});
+    router.Add({"POST", "/v1/recs/features/bulk", t, core::Scope::kModelsWrite, false,
+                [&s](Request& r) { return Bulk(s, r); }});
+}
+
+}  // namespace recs::api

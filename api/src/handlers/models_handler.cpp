@@ -1,0 +1,171 @@
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "handlers/handlers.hpp"
+#include "recs/core/error.hpp"
+#include "recs/core/json_fields.hpp"
+#include "serving_resolver.hpp"
+
+namespace recs::api {
+namespace {
+
+using nlohmann::json;
+
+json Opt(const std::optional<std::string>& s) { return s ? json(*s) : json(); }
+
+json ModelJson(const core::ModelDef& m) {
+    return {{"id", m.id},
+            {"name", m.name},
+            {"type", m.type},
+            {"algorithm", m.algorithm},
+            {"hyperparameters", m.hyperparameters},
+            {"description", Opt(m.description)},
+            {"is_default", m.is_default},
+            {"deployed_version", m.deployed_version ? json(*m.deployed_version) : json()},
+            {"created_at", m.created_at},
+            {"updated_at", m.updated_at}};
+}
+
+json VersionJson(const core::ModelVersion& v) {
+    return {{"id", v.id},
+            {"model_id", v.model_id},
+            {"version", v.version},
+            {"status", v.status},
+            {"metrics", v.metrics},
+            {"artifact_bytes", v.artifact_bytes},
+            {"training_job_id", Opt(v.training_job_id)},
+            {"created_at", v.created_at},
+            {"deployed_at", Opt(v.deployed_at)}};
+}
+
+void Validate(Services& s, const std::string& algorithm, const json& hp) {
+    if (!hp.is_object()) core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
+    if (s.validate_model) s.validate_model(algorithm, hp);
+}
+
+core::ModelDef RequireModel(Services& s, Request& req) {
+    auto m = s.models->Find(req.Tenant(), req.Param("model_id"));
+    if (!m) core::ThrowNotFound("model not found");
+    return *m;
+}
+
+Response Create(Services& s, Request& req) {
+    auto body = core::ParseJsonBody(req.body);
+    core::RequireObject(body);
+    core::RejectUnknownFields(body, {"name", "type", "algorithm", "hyperparameters", "description"});
+    core::ModelDef def;
+    def.name = core::RequireString(body, "name", 128);
+    static const std::regex kName("[A-Za-z0-9_.-]+");
+    if (!std::regex_match(def.name, kName))
+        core::ThrowUnprocessable("'name' may contain only letters, digits, '_', '.' and '-'", "name");
+    def.type = core::OptionalString(body, "type", 32).value_or("candidate");
+    if (def.type != "candidate") core::ThrowUnprocessable("'type' must be 'candidate'", "type");
+    def.algorithm = core::RequireString(body, "algorithm", 64);
+    def.hyperparameters = body.value("hyperparameters", json::object());
+    if (def.hyperparameters.is_null()) def.hyperparameters = json::object();
+    def.description = core::OptionalString(body, "description", 1024);
+    Validate(s, def.algorithm, def.hyperparameters);
+    try {
+        return Response::Json(201, ModelJson(s.models->Create(req.Actor(), req.Tenant(), def)).dump());
+    } catch (const core::Error& e) {
+        if (e.code() == core::ErrorCode::kConflict)
+            core::ThrowConflict("a model named '" + def.name + "' already exists", "name");
+        throw;
+    }
+}
+
+Response List(Services& s, Request& req) {
+    return Response::Json(200, PageJson(s.models->List(req.Tenant(), ParsePage(req)), ModelJson));
+}
+
+Response Get(Services& s, Request& req) { return Response::Json(200, ModelJson(RequireModel(s, req)).dump()); }
+
+Response Patch(Services& s, Request& req) {
+    auto m = RequireModel(s, req);  // another tenant's model is 404 before any 422
+    auto body = core::ParseJsonBody(req.body);
+    core::RequireObject(body);
+    core::RejectUnknownFields(body, {"hyperparameters", "description", "is_default"});
+    if (body.empty()) core::ThrowUnprocessable("nothing to change");
+    std::optional<json> hp;
+    if (body.contains("hyperparameters")) {
+        hp = body["hyperparameters"];
+        Validate(s, m.algorithm, *hp);
+    }
+    auto desc = core::OptionalString(body, "description", 1024);
+    auto def = core::OptionalBool(body, "is_default");
+    auto out = s.models->Update(req.Actor(), req.Tenant(), m.id, hp, desc, def);
+    s.resolver->Invalidate(req.Tenant());
+    return Response::Json(200, ModelJson(out).dump());
+}
+
+Response Delete(Services& s, Request& req) {
+    s.models->Delete(req.Actor(), req.Tenant(), req.Param("model_id"));
+    s.resolver->Invalidate(req.Tenant());
+    return Response::NoContent();
+}
+
+Response Versions(Services& s, Request& req) {
+    auto m = RequireModel(s, req);
+    return Response::Json(200, PageJson(s.models->ListVersions(req.Tenant(), m.id, ParsePage(req)),
+                                        VersionJson));
+}
+
+Response VersionMetrics(Services& s, Request& req) {
+    auto m = RequireModel(s, req);
+    store::PageRequest p;
+    p.limit = 500;
+    json versions = json::array();
+    for (auto& v : s.models->ListVersions(req.Tenant(), m.id, p).items)
+        versions.push_back({{"version", v.version}, {"metrics", v.metrics}, {"created_at", v.created_at}});
+    return Response::Json(200, json{{"model_id", m.id}, {"versions", versions}}.dump());
+}
+
+core::ServingTarget TargetOf(const core::ModelDef& m, const core::ModelVersion& v) {
+    return core::ServingTarget{v.tenant_id, m.name, v.id, v.version, m.algorithm, v.artifact_path};
+}
+
+Response Deploy(Services& s, Request& req) {
+    auto m = RequireModel(s, req);
+    auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
+    if (!v) core::ThrowNotFound("model version not found");
+    if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
+    // Load before switching, so that the first request on the new version is not slow and a
+    // broken artifact never becomes the serving one.
+    if (s.pool) s.pool->Preload(TargetOf(m, *v));
+    auto out = s.models->Deploy(req.Actor(), req.Tenant(), m.id, v->id);
+    s.resolver->Invalidate(req.Tenant());
+    return Response::Json(200, VersionJson(out).dump());
+}
+
+Response Rollback(Services& s, Request& req) {
+    auto m = RequireModel(s, req);
+    auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
+    if (!v) core::ThrowNotFound("model version not found");
+    if (!m.deployed_version_id || *m.deployed_version_id != v->id)
+        core::ThrowConflict("only the deployed version can be rolled back");
+    auto out = s.models->Rollback(req.Actor(), req.Tenant(), m.id);
+    if (s.pool) s.pool->Preload(TargetOf(m, out));
+    s.resolver->Invalidate(req.Tenant());
+    return Response::Json(200, VersionJson(out).dump());
+}
+
+}  // namespace
+
+void RegisterModelRoutes(Router& router, Services& s) {
+    const auto t = AuthMode::kTenant;
+    const auto r = core::Scope::kModelsRead, w = core::Scope::kModelsWrite;
+    auto add = [&](const char* m, const char* p, core::Scope sc, Response (*fn)(Services&, Request&)) {
+        router.Add({m, p, t, sc, false, [&s, fn](Request& req) { return fn(s, req); }});
+    };
+    add("POST", "/v1/recs/models", w, Create);
+    add("GET", "/v1/recs/models", r, List);
+    add("GET", "/v1/recs/models/{model_id}", r, Get);
+    add("PATCH", "/v1/recs/models/{model_id}", w, Patch);
+    add("DELETE", "/v1/recs/models/{model_id}", w, Delete);
+    add("GET", "/v1/recs/models/{model_id}/versions", r, Versions);
+    add("GET", "/v1/recs/models/{model_id}/metrics", r, VersionMetrics);
+    add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/deploy", w, Deploy);
+    add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/rollback", w, Rollback);
+}
+
+}  // namespace recs::api

@@ -1,0 +1,217 @@
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "handlers/handlers.hpp"
+#include "http/problem.hpp"
+#include "recs/core/crypto.hpp"
+#include "recs/core/domain.hpp"
+#include "recs/core/error.hpp"
+#include "recs/core/json_fields.hpp"
+#include "serving_resolver.hpp"
+
+namespace recs::api {
+namespace {
+
+using nlohmann::json;
+constexpr size_t kMaxIds = 10000;
+
+std::string NowIso() {
+    return core::FormatIso8601Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+}
+
+std::vector<std::string> IdList(const json& body, const std::string& field) {
+    std::vector<std::string> out;
+    auto it = body.find(field);
+    if (it == body.end() || it->is_null()) return out;
+    if (!it->is_array()) core::ThrowUnprocessable("'" + field + "' must be an array", field);
+    if (it->size() > kMaxIds) core::ThrowUnprocessable("'" + field + "' has more than 10000 ids", field);
+    for (size_t i = 0; i < it->size(); ++i) {
+        const auto& v = (*it)[i];
+        std::string f = field + "[" + std::to_string(i) + "]";
+        if (v.is_string() && !v.get_ref<const std::string&>().empty()) out.push_back(v.get<std::string>());
+        else if (v.is_number_integer()) out.push_back(v.dump());
+        else core::ThrowUnprocessable(f + " must be a non-empty string or an integer", f);
+    }
+    return out;
+}
+
+core::PredictionPool& Pool(Services& s) {
+    if (!s.pool)
+        throw core::Error(core::ErrorCode::kUnavailable,
+                          "no prediction pool is attached to this api process");
+    return *s.pool;
+}
+
+std::string ModelLabel(const core::ServingTarget& t) {
+    return t.model_name + "@v" + std::to_string(t.version);
+}
+
+/// One prediction: validates `body`, resolves the model, ranks, applies filters.
+json PredictOne(Services& s, const core::TenantId& tenant, const json& body,
+                const std::string& request_id) {
+    core::RequireObject(body);
+    core::RejectUnknownFields(body, {"user_id", "limit", "candidate_ids", "exclude_ids", "filters",
+                                     "exclude_seen", "model", "return_scores", "explain", "context"});
+    core::RankRequest rr;
+    rr.user_id = core::RequireId(body, "user_id");
+    rr.limit = static_cast<size_t>(core::OptionalInt(body, "limit", 1, 500).value_or(10));
+    if (body.contains("candidate_ids") && !body["candidate_ids"].is_null())
+        rr.candidate_ids = IdList(body, "candidate_ids");
+    for (auto& id : IdList(body, "exclude_ids")) rr.exclude_ids.insert(std::move(id));
+    rr.exclude_seen = core::OptionalBool(body, "exclude_seen").value_or(true);
+    bool scores = core::OptionalBool(body, "return_scores").value_or(true);
+    bool explain = core::OptionalBool(body, "explain").value_or(false);
+    auto ctx = body.find("context");
+    if (ctx != body.end() && !ctx->is_null() && !ctx->is_object())
+        core::ThrowUnprocessable("'context' must be an object", "context");
+    json filters;
+    if (body.contains("filters") && !body["filters"].is_null()) {
+        filters = body["filters"];
+        core::ValidateFilters(filters);
+    }
+    auto target = s.resolver->Resolve(tenant, core::OptionalString(body, "model", 200).value_or(""));
+
+    core::RankResult result;
+    if (filters.is_null() || filters.empty()) {
+        result = Pool(s).Rank(target, rr);
+    } else {
+        // Rank a wide slate, keep what passes the item-feature filters; widen once if short.
+        size_t wanted = rr.limit;
+        for (size_t wide : {std::max<size_t>(wanted * 20, 500), size_t{1} << 30}) {
+            rr.limit = wide;
+            auto slate = Pool(s).Rank(target, rr);
+            std::vector<std::string> ids;
+            for (auto& it : slate.items) ids.push_back(it.item_id);
+            std::unordered_map<std::string, json> feats;
+            for (auto& [id, f] : s.features->FindItems(tenant, ids)) feats[id] = std::move(f);
+            result.cold_start = slate.cold_start;
+            result.items.clear();
+            for (auto& it : slate.items) {
+                auto f = feats.find(it.item_id);
+                if (f != feats.end() && core::MatchesFilters(f->second, filters)) {
+                    result.items.push_back(std::move(it));
+                    if (result.items.size() == wanted) break;
+                }
+            }
+            if (result.items.size() == wanted || slate.items.size() < wide) break;
+        }
+    }
+    json items = json::array();
+    for (const auto& it : result.items) {
+        json j = {{"item_id", it.item_id}, {"reason", it.reason}};
+        if (scores) j["score"] = it.score;
+        if (explain)
+            j["explanation"] = result.cold_start
+                                   ? "the user is unknown to the model: most popular items"
+                                   : "scored by " + target.algorithm + " from the user's history";
+        items.push_back(std::move(j));
+    }
+    json out = {{"request_id", request_id},
+                {"model", ModelLabel(target)},
+                {"items", std::move(items)},
+                {"served_at", NowIso()}};
+    if (result.cold_start) out["cold_start"] = true;
+    return out;
+}
+
+Response Predict(Services& s, Request& req) {
+    auto body = core::ParseJsonBody(req.body);
+    return Response::Json(200, PredictOne(s, req.Tenant(), body, req.request_id).dump());
+}
+
+Response User(Services& s, Request& req) {
+    json body = {{"user_id", req.Param("user_id")}};
+    if (auto l = req.Query("limit")) body["limit"] = core::ParseIntParam("limit", *l, 1, 500);
+    if (auto m = req.Query("model")) body["model"] = *m;
+    return Response::Json(200, PredictOne(s, req.Tenant(), body, req.request_id).dump());
+}
+
+Response Score(Services& s, Request& req) {
+    auto body = core::ParseJsonBody(req.body);
+    core::RequireObject(body);
+    core::RejectUnknownFields(body, {"user_id", "candidates", "return_sorted", "model"});
+    auto user = core::RequireId(body, "user_id");
+    auto it = body.find("candidates");
+    if (it == body.end() || !it->is_array() || it->empty() || it->size() > 1000)
+        core::ThrowUnprocessable("'candidates' must be an array of 1..1000 {item_id} objects",
+                                 "candidates");
+    std::vector<std::string> items;
+    for (size_t i = 0; i < it->size(); ++i) {
+        std::string f = "candidates[" + std::to_string(i) + "]";
+        if (!(*it)[i].is_object()) core::ThrowUnprocessable(f + " must be an object", f);
+        core::RejectUnknownFields((*it)[i], {"item_id"}, f + ".");
+        items.push_back(core::RequireId((*it)[i], "item_id"));
+    }
+    bool sorted = core::OptionalBool(body, "return_sorted").value_or(false);
+    auto target = s.resolver->Resolve(req.Tenant(), core::OptionalString(body, "model", 200).value_or(""));
+    auto scores = Pool(s).Score(target, user, items);
+    std::vector<std::pair<std::string, std::optional<float>>> rows;
+    for (size_t i = 0; i < items.size(); ++i) rows.emplace_back(items[i], scores[i]);
+    if (sorted)
+        std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+            return a.second.value_or(-1e30f) > b.second.value_or(-1e30f);
+        });
+    json out = json::array();
+    for (auto& [id, sc] : rows) {
+        json j = {{"item_id", id}};
+        j["score"] = sc ? json(*sc) : json();
+        if (!sc) j["reason"] = "unknown_item";
+        out.push_back(std::move(j));
+    }
+    return Response::Json(200, json{{"request_id", req.request_id}, {"model", ModelLabel(target)},
+                                    {"items", out}, {"served_at", NowIso()}}
+                                   .dump());
+}
+
+Response Related(Services& s, Request& req) {
+    size_t limit = 10;
+    if (auto l = req.Query("limit")) limit = static_cast<size_t>(core::ParseIntParam("limit", *l, 1, 500));
+    auto target = s.resolver->Resolve(req.Tenant(), req.Query("model").value_or(""));
+    json items = json::array();
+    for (auto& it : Pool(s).Related(target, req.Param("item_id"), limit))
+        items.push_back({{"item_id", it.item_id}, {"score", it.score}});
+    return Response::Json(200, json{{"request_id", req.request_id}, {"model", ModelLabel(target)},
+                                    {"item_id", req.Param("item_id")}, {"items", items}}
+                                   .dump());
+}
+
+Response Batch(Services& s, Request& req) {
+    auto body = core::ParseJsonBody(req.body);
+    core::RequireObject(body);
+    core::RejectUnknownFields(body, {"requests"});
+    auto it = body.find("requests");
+    if (it == body.end() || !it->is_array() || it->empty() || it->size() > 1000)
+        core::ThrowUnprocessable("'requests' must be an array of 1..1000 predict requests", "requests");
+    json results = json::array();
+    for (size_t i = 0; i < it->size(); ++i) {
+        std::string rid = req.request_id + "-" + std::to_string(i);
+        try {
+            results.push_back({{"index", i}, {"status", 200},
+                               {"response", PredictOne(s, req.Tenant(), (*it)[i], rid)}});
+        } catch (const core::Error& e) {
+            auto p = ProblemResponse(e, req.path);
+            results.push_back({{"index", i}, {"status", p.status}, {"error", json::parse(p.body)}});
+        }
+    }
+    return Response::Json(200, json{{"results", results}}.dump());
+}
+
+}  // namespace
+
+void RegisterPredictRoutes(Router& router, Services& s) {
+    const auto t = AuthMode::kTenant;
+    const auto p = core::Scope::kPredict;
+    auto add = [&](const char* m, const char* path, Response (*fn)(Services&, Request&)) {
+        router.Add({m, path, t, p, false, [&s, fn](Request& req) { return fn(s, req); }});
+    };
+    add("POST", "/v1/recs/predict", Predict);
+    add("GET", "/v1/recs/users/{user_id}", User);
+    add("POST", "/v1/recs/score", Score);
+    add("GET", "/v1/recs/item/{item_id}/related", Related);
+    add("POST", "/v1/recs/batch/predict", Batch);
+}
+
+}  // namespace recs::api

@@ -1,0 +1,73 @@
+#include "serving_resolver.hpp"
+
+#include <charconv>
+
+#include "recs/core/error.hpp"
+
+namespace recs::api {
+
+core::ServingTarget ServingResolver::Resolve(const core::TenantId& tenant,
+                                             const std::string& spec) {
+    std::string key = tenant.value + "|" + spec;
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mu_);
+        auto it = cache_.find(key);
+        if (it != cache_.end() && it->second.expires > now) return it->second.target;
+    }
+    auto t = Load(tenant, spec);
+    std::lock_guard lock(mu_);
+    if (cache_.size() > 100000) cache_.clear();
+    cache_[key] = Entry{t, now + ttl_};
+    return t;
+}
+
+void ServingResolver::Invalidate(const core::TenantId& tenant) {
+    std::lock_guard lock(mu_);
+    std::string prefix = tenant.value + "|";
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        if (it->first.rfind(prefix, 0) == 0) it = cache_.erase(it);
+        else ++it;
+    }
+}
+
+core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const std::string& spec) {
+    std::string name = spec;
+    std::optional<int> number;
+    auto at = spec.find('@');
+    if (at != std::string::npos) {
+        name = spec.substr(0, at);
+        std::string v = spec.substr(at + 1);
+        if (!v.empty() && (v[0] == 'v' || v[0] == 'V')) v.erase(0, 1);
+        int n = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (name.empty() || v.empty() || ec != std::errc() || p != v.data() + v.size() || n < 1)
+            core::ThrowUnprocessable("'model' must be 'name' or 'name@version'", "model");
+        number = n;
+    }
+    std::optional<core::ModelDef> model =
+        name.empty() ? models_.FindDefault(tenant) : models_.FindByName(tenant, name);
+    if (!model) {
+        if (name.empty())
+            core::ThrowNotFound("no model named in the request and no default model (PATCH a "
+                                "model with is_default: true)");
+        core::ThrowNotFound("model '" + name + "' not found");
+    }
+    std::optional<core::ModelVersion> v;
+    if (number) {
+        v = models_.FindVersionByNumber(tenant, model->id, *number);
+        if (!v) core::ThrowNotFound("model '" + model->name + "' has no version " +
+                                    std::to_string(*number));
+        if (v->status == "failed") core::ThrowConflict("that version failed and cannot serve");
+    } else {
+        if (!model->deployed_version_id)
+            core::ThrowConflict("model '" + model->name +
+                                "' has no deployed version: train it, then deploy a version");
+        v = models_.FindVersion(tenant, model->id, *model->deployed_version_id);
+        if (!v) core::ThrowConflict("the deployed version of '" + model->name + "' is gone");
+    }
+    return core::ServingTarget{tenant.value, model->name, v->id, v->version, model->algorithm,
+                               v->artifact_path};
+}
+
+}  // namespace recs::api

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "recs/core/prediction_pool.hpp"
+#include "recs/core/tenancy.hpp"
+#include "recs/store/loop_store.hpp"
+
+namespace recs::api {
+
+/// Resolves a request's model ("" = the tenant's default model, "name", "name@3" or
+/// "name@v3") to the version that serves it, cached for `ttl_ms` (deploys in this process
+/// invalidate at once; other api replicas see them within the TTL).
+class ServingResolver {
+public:
+    ServingResolver(store::ModelRepository& models, int ttl_ms) : models_(models), ttl_(ttl_ms) {}
+
+    /// Throws core::Error: kNotFound (unknown model or version), kConflict (no deployed
+    /// version), kUnprocessable (malformed model reference, field "model").
+    core::ServingTarget Resolve(const core::TenantId& tenant, const std::string& spec);
+    void Invalidate(const core::TenantId& tenant);
+
+private:
+    core::ServingTarget Load(const core::TenantId& tenant, const std::string& spec);
+
+    store::ModelRepository& models_;
+    std::chrono::milliseconds ttl_;
+    std::mutex mu_;
+    struct Entry {
+        core::ServingTarget target;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::unordered_map<std::string, Entry> cache_;
+};
+
+}  // namespace recs::api

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace recs::core {
+
+/// Which deployed model version serves a request.
+struct ServingTarget {
+    std::string tenant_id;
+    std::string model_name;
+    std::string version_id;
+    int version = 0;
+    std::string algorithm;
+    std::string artifact_path;
+};
+
+/// One item of a ranking.
+struct RankedItem {
+    std::string item_id;
+    float score = 0;
+    std::string reason;
+};
+
+/// A ranking request, validated by api.
+struct RankRequest {
+    std::string user_id;
+    size_t limit = 10;
+    std::optional<std::vector<std::string>> candidate_ids;
+    std::unordered_set<std::string> exclude_ids;
+    bool exclude_seen = true;
+};
+
+struct RankResult {
+    std::vector<RankedItem> items;
+    bool cold_start = false;
+};
+
+/// The worker pool that serves predictions. api reaches models only through this interface:
+/// cmd/ hands it the in-process pool in `recsplane all`, or a client of a remote pool.
+class PredictionPool {
+public:
+    virtual ~PredictionPool() = default;
+    /// Loads a version ahead of traffic (deploy). Throws Error on a bad artifact.
+    virtual void Preload(const ServingTarget& target) = 0;
+    virtual RankResult Rank(const ServingTarget& target, const RankRequest& request) = 0;
+    /// Scores the given items for a user (items unknown to the model get nullopt).
+    virtual std::vector<std::optional<float>> Score(const ServingTarget& target,
+                                                    const std::string& user_id,
+                                                    const std::vector<std::string>& items) = 0;
+    virtual std::vector<RankedItem> Related(const ServingTarget& target,
+                                            const std::string& item_id, size_t limit) = 0;
+    /// {"status": "up"|"down", ...} for /health.
+    virtual nlohmann::json Status() = 0;
+};
+
+}  // namespace recs::core

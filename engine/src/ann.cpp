@@ -1,0 +1,104 @@
+#include "recs/engine/ann.hpp"
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "base_model.hpp"
+#include "kernels.hpp"
+#include "parallel.hpp"
+
+namespace recs::engine {
+
+std::vector<Neighbor> ExactTopK(const float* vectors, size_t n, size_t dim, const float* query,
+                                size_t k) {
+    thread_local std::vector<float> scores;
+    scores.resize(n);
+    detail::RowDots(vectors, n, dim, query, scores.data());
+    k = std::min(k, n);
+    std::vector<uint32_t> idx(n);
+    // Partial selection over indices: heap of size k.
+    std::vector<Neighbor> heap;
+    heap.reserve(k + 1);
+    auto worse = [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; };
+    for (uint32_t i = 0; i < n; ++i) {
+        if (heap.size() < k) {
+            heap.emplace_back(i, scores[i]);
+            std::push_heap(heap.begin(), heap.end(), worse);
+        } else if (k > 0 && scores[i] > heap.front().second) {
+            std::pop_heap(heap.begin(), heap.end(), worse);
+            heap.back() = {i, scores[i]};
+            std::push_heap(heap.begin(), heap.end(), worse);
+        }
+    }
+    std::sort_heap(heap.begin(), heap.end(), worse);
+    return heap;
+}
+
+struct HnswIndex::Impl {
+    explicit Impl(size_t dim) : space(dim) {}
+    hnswlib::InnerProductSpace space;
+    std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+};
+
+HnswIndex::HnswIndex(const float* vectors, size_t n, size_t dim, size_t m, size_t ef_construction,
+                     int threads)
+    : impl_(std::make_unique<Impl>(dim)), n_(n), dim_(dim) {
+    impl_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
+        &impl_->space, std::max<size_t>(1, n), m, ef_construction, 42);
+    if (n > 0) {
+        impl_->graph->addPoint(vectors, 0);  // the first point alone, then in parallel
+    }
+    detail::ParallelFor(n > 0 ? n - 1 : 0, detail::ThreadCount(threads), 256,
+                        [&](size_t i, int) { impl_->graph->addPoint(vectors + (i + 1) * dim, i + 1); });
+}
+
+HnswIndex::~HnswIndex() = default;
+
+std::vector<Neighbor> HnswIndex::Search(const float* query, size_t k, size_t ef) const {
+    std::vector<Neighbor> out;
+    if (n_ == 0 || k == 0) {
+        return out;
+    }
+    // setEf is a plain store shared by all searches; searchKnn takes max(ef_, k), so pass the
+    // beam by asking for `ef` results and keeping the best k.
+    auto pq = impl_->graph->searchKnn(query, std::max(k, ef));
+    out.reserve(pq.size());
+    while (!pq.empty()) {
+        out.emplace_back(static_cast<uint32_t>(pq.top().second), 1.f - pq.top().first);
+        pq.pop();
+    }
+    std::reverse(out.begin(), out.end());
+    if (out.size() > k) {
+        out.resize(k);
+    }
+    return out;
+}
+
+size_t HnswIndex::MemoryBytes() const {
+    const auto& g = *impl_->graph;
+    return g.max_elements_ * g.size_data_per_element_ +
+           g.max_elements_ * sizeof(void*);  // level-0 block + upper-level pointers
+}
+
+double MeasureRecall(const HnswIndex& index, const float* vectors, size_t n, size_t dim,
+                     const float* queries, size_t count, size_t k, size_t ef) {
+    double total = 0;
+    for (size_t q = 0; q < count; ++q) {
+        auto exact = ExactTopK(vectors, n, dim, queries + q * dim, k);
+        auto approx = index.Search(queries + q * dim, k, ef);
+        std::unordered_set<uint32_t> truth;
+        for (const auto& e : exact) {
+            truth.insert(e.first);
+        }
+        size_t hits = 0;
+        for (const auto& a : approx) {
+            hits += truth.count(a.first);
+        }
+        total += exact.empty() ? 1.0 : static_cast<double>(hits) / static_cast<double>(exact.size());
+    }
+    return count > 0 ? total / static_cast<double>(count) : 0.0;
+}
+
+}  // namespace recs::engine

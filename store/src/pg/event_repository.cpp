@@ -1,0 +1,180 @@
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "pg/pg_pool_impl.hpp"
+#include "pg/queries/events.hpp"
+#include "recs/core/crypto.hpp"
+#include "recs/core/error.hpp"
+#include "recs/store/loop_store.hpp"
+
+namespace recs::store {
+namespace {
+
+using nlohmann::json;
+namespace q = pg;
+
+json Opt(const std::optional<std::string>& s) { return s ? json(*s) : json(); }
+
+class PgEventRepository final : public EventRepository {
+public:
+    explicit PgEventRepository(PgPool& pool) : pool_(pool) {}
+
+    // EventRepository
+    InsertResult Insert(const core::TenantId& tenant,
+                        const std::vector<core::Event>& events) override {
+        InsertResult out;
+        out.inserted.assign(events.size(), false);
+        if (events.empty()) return out;
+        json rows = json::array();
+        for (const auto& e : events) {
+            rows.push_back({{"event_id", e.event_id},
+                            {"type", e.type},
+                            {"user_id", e.user_id},
+                            {"item_id", Opt(e.item_id)},
+                            {"ts", e.timestamp_ms},
+                            {"session_id", Opt(e.session_id)},
+                            {"request_id", Opt(e.request_id)},
+                            {"value", e.value ? json(*e.value) : json()},
+                            {"metadata", e.metadata}});
+        }
+        std::unordered_set<std::string> fresh;
+        WithConnection(pool_, "events.insert", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);  // one statement: atomic on its own
+            auto r = tx.exec_params(std::string(q::kInsertEvents), tenant.value,
+                                    rows.dump(-1, ' ', false, json::error_handler_t::replace));
+            for (const auto& row : r) fresh.insert(row[0].as<std::string>());
+        });
+        for (size_t i = 0; i < events.size(); ++i) {
+            auto it = fresh.find(events[i].event_id);
+            if (it != fresh.end()) {
+                out.inserted[i] = true;
+                fresh.erase(it);  // a repeat later in the batch is a duplicate
+                ++out.accepted;
+            } else {
+                ++out.duplicates;
+            }
+        }
+        return out;
+    }
+
+    std::optional<core::Event> Find(const core::TenantId& tenant,
+                                    const std::string& event_id) override {
+        std::optional<core::Event> out;
+        WithConnection(pool_, "events.find", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(std::string(q::kSelectEvent), tenant.value, event_id);
+            if (r.empty()) return;
+            const auto& row = r[0];
+            core::Event e;
+            e.event_id = row[0].as<std::string>();
+            e.type = row[1].as<std::string>();
+            e.user_id = row[2].as<std::string>();
+            e.item_id = OptText(row[3]);
+            e.timestamp_ms = row[4].as<int64_t>();
+            e.session_id = OptText(row[5]);
+            e.request_id = OptText(row[6]);
+            if (!row[7].is_null()) e.value = row[7].as<double>();
+            e.metadata = json::parse(row[8].as<std::string>());
+            e.received_at = row[9].as<std::string>();
+            out = std::move(e);
+        });
+        return out;
+    }
+
+    void ForEachInteraction(const core::TenantId& tenant,
+                            const std::function<void(const EventRow&)>& fn) override {
+        WithConnection(pool_, "events.scan", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(std::string(q::kSelectInteractions), tenant.value);
+            EventRow ev;
+            for (const auto& row : r) {
+                ev.user_id = row[0].c_str();
+                ev.item_id = row[1].c_str();
+                ev.type = row[2].c_str();
+                ev.value = row[3].as<double>();
+                ev.timestamp_s = row[4].as<int64_t>();
+                fn(ev);
+            }
+        });
+    }
+
+    int64_t Count(const core::TenantId& tenant) override {
+        int64_t n = 0;
+        WithConnection(pool_, "events.count", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            n = tx.exec_params1(std::string(q::kCountEvents), tenant.value)[0].as<int64_t>();
+        });
+        return n;
+    }
+
+private:
+    PgPool& pool_;
+};
+
+class PgFeatureRepository final : public FeatureRepository {
+public:
+    explicit PgFeatureRepository(PgPool& pool) : pool_(pool) {}
+
+    std::string Upsert(const core::TenantId& tenant, const std::string& entity_type,
+                       const std::string& entity_id, const json& features) override {
+        std::string at;
+        WithConnection(pool_, "features.upsert", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            at = tx.exec_params1(std::string(q::kUpsertFeature), tenant.value, entity_type,
+                                 entity_id, features.dump())[0]
+                     .as<std::string>();
+        });
+        return at;
+    }
+
+    void UpsertMany(const core::TenantId& tenant, const json& rows) override {
+        if (rows.empty()) return;
+        WithConnection(pool_, "features.upsert_many", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params(std::string(q::kUpsertFeatures), tenant.value, rows.dump());
+        });
+    }
+
+    std::optional<std::pair<json, std::string>> Find(const core::TenantId& tenant,
+                                                     const std::string& entity_type,
+                                                     const std::string& entity_id) override {
+        std::optional<std::pair<json, std::string>> out;
+        WithConnection(pool_, "features.find", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(std::string(q::kSelectFeature), tenant.value, entity_type,
+                                    entity_id);
+            if (!r.empty())
+                out.emplace(json::parse(r[0][0].as<std::string>()), r[0][1].as<std::string>());
+        });
+        return out;
+    }
+
+    std::vector<std::pair<std::string, json>> FindItems(
+        const core::TenantId& tenant, const std::vector<std::string>& item_ids) override {
+        std::vector<std::pair<std::string, json>> out;
+        if (item_ids.empty()) return out;
+        WithConnection(pool_, "features.find_items", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(std::string(q::kSelectItemFeatures), tenant.value,
+                                    json(item_ids).dump());
+            for (const auto& row : r)
+                out.emplace_back(row[0].as<std::string>(), json::parse(row[1].as<std::string>()));
+        });
+        return out;
+    }
+
+private:
+    PgPool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventRepository> MakePgEventRepository(PgPool& pool) {
+    return std::make_unique<PgEventRepository>(pool);
+}
+std::unique_ptr<FeatureRepository> MakePgFeatureRepository(PgPool& pool) {
+    return std::make_unique<PgFeatureRepository>(pool);
+}
+
+}  // namespace recs::store

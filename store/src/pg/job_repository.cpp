@@ -1,0 +1,194 @@
+#include <nlohmann/json.hpp>
+
+#include "pg/pg_pool_impl.hpp"
+#include "pg/queries/jobs.hpp"
+#include "recs/core/crypto.hpp"
+#include "recs/core/error.hpp"
+#include "recs/store/loop_store.hpp"
+
+namespace recs::store {
+namespace {
+
+using nlohmann::json;
+namespace q = pg;
+
+std::string Cat(std::initializer_list<std::string_view> parts) {
+    std::string s;
+    for (auto p : parts) s += p;
+    return s;
+}
+
+core::Job RowToJob(const pqxx::row& r) {
+    core::Job j;
+    j.id = r[1].as<std::string>();
+    j.tenant_id = r[2].as<std::string>();
+    j.kind = r[3].as<std::string>();
+    j.status = r[4].as<std::string>();
+    j.payload = json::parse(r[5].as<std::string>());
+    j.progress = r[6].as<double>();
+    j.attempts = r[7].as<int>();
+    j.max_attempts = r[8].as<int>();
+    j.error = OptText(r[9]);
+    j.result = r[10].is_null() ? json() : json::parse(r[10].as<std::string>());
+    j.cancel_requested = r[11].as<bool>();
+    j.created_at = r[12].as<std::string>();
+    j.started_at = OptText(r[13]);
+    j.finished_at = OptText(r[14]);
+    return j;
+}
+
+class PgJobRepository final : public JobRepository {
+public:
+    explicit PgJobRepository(PgPool& pool) : pool_(pool) {}
+
+    core::Job Create(const core::TenantId& tenant, const std::string& kind, const json& payload,
+                     int max_attempts, const std::optional<std::string>& idem) override {
+        std::optional<core::Job> out;
+        WithTransaction(pool_, "jobs.create", [&](pqxx::work& tx) {
+            auto r = tx.exec_params(Cat({q::kInsertJob, q::kJobColumns}), tenant.value, kind,
+                                    payload.dump(), max_attempts, OrNull(idem));
+            if (!r.empty()) {
+                out = RowToJob(r[0]);
+                return;
+            }
+            auto prev = tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobByIdempotency}),
+                                       tenant.value, *idem);
+            if (prev.empty()) core::ThrowConflict("the Idempotency-Key is in use; retry");
+            out = RowToJob(prev[0]);
+            if (out->payload != payload)
+                core::ThrowUnprocessable(
+                    "the Idempotency-Key was used before with a different request",
+                    "Idempotency-Key");
+        });
+        return *out;
+    }
+
+    std::optional<core::Job> Find(const core::TenantId& tenant, const std::string& id) override {
+        if (!core::IsUuid(id)) return std::nullopt;
+        std::optional<core::Job> out;
+        WithConnection(pool_, "jobs.find", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobById}), tenant.value, id);
+            if (!r.empty()) out = RowToJob(r[0]);
+        });
+        return out;
+    }
+
+    Page<core::Job> List(const core::TenantId& tenant, const PageRequest& page,
+                         const std::optional<std::string>& status,
+                         const std::optional<std::string>& kind) override {
+        Page<core::Job> out;
+        int64_t after = page.cursor ? DecodeCursor(*page.cursor) : 0;
+        WithConnection(pool_, "jobs.list", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobPage}), tenant.value,
+                                    after, OrNull(status), OrNull(kind), page.limit + 1);
+            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
+                out.items.push_back(RowToJob(r[i]));
+            if (static_cast<int>(r.size()) > page.limit)
+                out.next_cursor = EncodeCursor(r[page.limit - 1][0].as<int64_t>());
+        });
+        return out;
+    }
+
+    core::Job Cancel(const core::TenantId& tenant, const std::string& id) override {
+        auto job = Find(tenant, id);
+        if (!job) core::ThrowNotFound("job not found");
+        if (core::IsTerminalJobStatus(job->status))
+            core::ThrowConflict("the job already finished (" + job->status + ")");
+        WithConnection(pool_, "jobs.cancel", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params(std::string(q::kCancelQueued), tenant.value, id);
+            tx.exec_params(std::string(q::kCancelRunning), tenant.value, id);
+        });
+        return *Find(tenant, id);
+    }
+
+    std::vector<std::string> TakeDueForPush(int64_t repush_after_ms, int limit) override {
+        std::vector<std::string> ids;
+        WithConnection(pool_, "jobs.take_due", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            for (const auto& r :
+                 tx.exec_params(std::string(q::kTakeDue), static_cast<double>(repush_after_ms), limit))
+                ids.push_back(r[0].as<std::string>());
+        });
+        return ids;
+    }
+
+    std::optional<core::Job> Lease(const std::string& id, const std::string& owner,
+                                   int64_t lease_ms) override {
+        if (!core::IsUuid(id)) return std::nullopt;
+        std::optional<core::Job> out;
+        WithConnection(pool_, "jobs.lease", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(Cat({q::kLease, q::kJobColumns}), id, owner,
+                                    static_cast<double>(lease_ms));
+            if (!r.empty()) out = RowToJob(r[0]);
+        });
+        return out;
+    }
+
+    bool Heartbeat(const std::string& id, const std::string& owner, int64_t lease_ms,
+                   double progress, bool* cancel) override {
+        bool held = false;
+        WithConnection(pool_, "jobs.heartbeat", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(std::string(q::kHeartbeat), id, owner,
+                                    static_cast<double>(lease_ms), progress);
+            if (!r.empty()) {
+                held = true;
+                if (cancel) *cancel = r[0][0].as<bool>();
+            }
+        });
+        return held;
+    }
+
+    void Succeed(const std::string& id, const std::string& owner, const json& result) override {
+        Exec("jobs.succeed", std::string(q::kSucceed), id, owner, result.dump());
+    }
+
+    void Fail(const std::string& id, const std::string& owner, const std::string& error,
+              bool retryable, int64_t backoff_base_ms) override {
+        WithConnection(pool_, "jobs.fail", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params(std::string(q::kFail), id, owner, error, retryable ? "true" : "false",
+                           static_cast<double>(backoff_base_ms));
+        });
+    }
+
+    void MarkCancelled(const std::string& id, const std::string& owner) override {
+        WithConnection(pool_, "jobs.cancelled", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params(std::string(q::kMarkCancelled), id, owner);
+        });
+    }
+
+    int ReapExpired(int64_t backoff_base_ms) override {
+        int n = 0;
+        WithConnection(pool_, "jobs.reap", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            n = static_cast<int>(
+                tx.exec_params(std::string(q::kReap), static_cast<double>(backoff_base_ms)).size());
+        });
+        return n;
+    }
+
+private:
+    void Exec(const char* what, const std::string& sql, const std::string& a, const std::string& b,
+              const std::string& c3) {
+        WithConnection(pool_, what, [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params(sql, a, b, c3);
+        });
+    }
+
+    PgPool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobRepository> MakePgJobRepository(PgPool& pool) {
+    return std::make_unique<PgJobRepository>(pool);
+}
+
+}  // namespace recs::store

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string_view>
+
+namespace recs::store::pg {
+
+inline constexpr std::string_view kInsertEvents =
+    "INSERT INTO events (tenant_id, event_id, type, user_id, item_id, ts, session_id, "
+    "request_id, value, metadata) "
+    "SELECT $1::uuid, x.event_id, x.type, x.user_id, x.item_id, "
+    "to_timestamp(x.ts / 1000.0), x.session_id, x.request_id, x.value, x.metadata "
+    "FROM jsonb_to_recordset($2::jsonb) AS x(event_id text, type text, user_id text, "
+    "item_id text, ts bigint, session_id text, request_id text, value double precision, "
+    "metadata jsonb) "
+    "ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING event_id";
+
+inline constexpr std::string_view kSelectEvent =
+    "SELECT event_id, type, user_id, item_id, (extract(epoch from ts) * 1000)::bigint, "
+    "session_id, request_id, value, COALESCE(metadata::text, 'null'), "
+    "to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+    "FROM events WHERE tenant_id = $1::uuid AND event_id = $2";
+
+inline constexpr std::string_view kSelectInteractions =
+    "SELECT user_id, item_id, type, COALESCE(value, 1), extract(epoch from ts)::bigint "
+    "FROM events WHERE tenant_id = $1::uuid AND item_id IS NOT NULL";
+
+inline constexpr std::string_view kCountEvents =
+    "SELECT count(*) FROM events WHERE tenant_id = $1::uuid";
+
+inline constexpr std::string_view kUpsertFeature =
+    "INSERT INTO features (tenant_id, entity_type, entity_id, features) "
+    "VALUES ($1::uuid, $2, $3, $4::jsonb) ON CONFLICT (tenant_id, entity_type, entity_id) "
+    "DO UPDATE SET features = EXCLUDED.features, updated_at = now() "
+    "RETURNING to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+inline constexpr std::string_view kUpsertFeatures =
+    "INSERT INTO features (tenant_id, entity_type, entity_id, features) "
+    "SELECT DISTINCT ON (x.entity_type, x.entity_id) $1::uuid, x.entity_type, x.entity_id, "
+    "x.features FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (entity_type text, "
+    "entity_id text, features jsonb)) WITH ORDINALITY AS x(entity_type, entity_id, features, ord) "
+    "ORDER BY x.entity_type, x.entity_id, x.ord DESC "
+    "ON CONFLICT (tenant_id, entity_type, entity_id) "
+    "DO UPDATE SET features = EXCLUDED.features, updated_at = now()";
+
+inline constexpr std::string_view kSelectFeature =
+    "SELECT features::text, to_char(updated_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM features WHERE tenant_id = $1::uuid AND "
+    "entity_type = $2 AND entity_id = $3";
+
+inline constexpr std::string_view kSelectItemFeatures =
+    "SELECT entity_id, features::text FROM features WHERE tenant_id = $1::uuid AND "
+    "entity_type = 'item' AND entity_id IN (SELECT jsonb_array_elements_text($2::jsonb))";
+
+}  // namespace recs::store::pg

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <string_view>
+
+namespace recs::store::pg {
+
+#define RECS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+inline constexpr std::string_view kJobColumns =
+    "j.seq, j.id::text, j.tenant_id::text, j.kind, j.status, j.payload::text, j.progress, "
+    "j.attempts, j.max_attempts, j.error, j.result::text, j.cancel_requested, " RECS_TS(
+        "j.created_at") ", " RECS_TS("j.started_at") ", " RECS_TS("j.finished_at");
+
+inline constexpr std::string_view kInsertJob =
+    "INSERT INTO jobs AS j (tenant_id, kind, payload, max_attempts, idempotency_key) "
+    "VALUES ($1::uuid, $2, $3::jsonb, $4, $5) ON CONFLICT (tenant_id, idempotency_key) "
+    "WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING ";
+inline constexpr std::string_view kJobByIdempotency =
+    " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.idempotency_key = $2";
+inline constexpr std::string_view kJobById = " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.id = $2::uuid";
+inline constexpr std::string_view kJobPage =
+    " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.seq > $2 AND ($3::text IS NULL OR "
+    "j.status = $3) AND ($4::text IS NULL OR j.kind = $4) ORDER BY j.seq LIMIT $5";
+inline constexpr std::string_view kCancelQueued =
+    "UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE tenant_id = $1::uuid AND "
+    "id = $2::uuid AND status = 'queued'";
+inline constexpr std::string_view kCancelRunning =
+    "UPDATE jobs SET cancel_requested = true WHERE tenant_id = $1::uuid AND id = $2::uuid AND "
+    "status = 'running'";
+
+// Queue operations: jobs of every tenant, by id (ids are random UUIDs).
+inline constexpr std::string_view kTakeDue =
+    "UPDATE jobs SET pushed_at = now() WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' "
+    "AND run_after <= now() AND (pushed_at IS NULL OR pushed_at < now() - make_interval(secs => "
+    "$1::double precision / 1000)) ORDER BY run_after LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "RETURNING id::text";
+inline constexpr std::string_view kLease =
+    "UPDATE jobs AS j SET status = 'running', attempts = attempts + 1, lease_owner = $2, "
+    "lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), "
+    "started_at = COALESCE(started_at, now()) WHERE j.id = $1::uuid AND j.status = 'queued' AND "
+    "j.run_after <= now() RETURNING ";
+inline constexpr std::string_view kHeartbeat =
+    "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::double precision / "
+    "1000), progress = GREATEST(progress, $4) WHERE id = $1::uuid AND status = 'running' AND "
+    "lease_owner = $2 RETURNING cancel_requested";
+inline constexpr std::string_view kSucceed =
+    "UPDATE jobs SET status = 'succeeded', progress = 1, result = $3::jsonb, error = NULL, "
+    "finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE id = $1::uuid AND "
+    "status = 'running' AND lease_owner = $2";
+inline constexpr std::string_view kFail =
+    "UPDATE jobs SET error = $3, lease_owner = NULL, lease_expires_at = NULL, "
+    "status = CASE WHEN NOT $4::boolean THEN 'failed' WHEN attempts >= max_attempts THEN 'dead' "
+    "ELSE 'queued' END, "
+    "run_after = now() + make_interval(secs => $5::double precision * power(2, GREATEST(attempts "
+    "- 1, 0)) / 1000), pushed_at = NULL, "
+    "finished_at = CASE WHEN NOT $4::boolean OR attempts >= max_attempts THEN now() END "
+    "WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2";
+inline constexpr std::string_view kMarkCancelled =
+    "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, "
+    "lease_expires_at = NULL WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2";
+inline constexpr std::string_view kReap =
+    "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, pushed_at = NULL, "
+    "error = COALESCE(error, 'lease expired: the worker stopped heart-beating'), "
+    "status = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN "
+    "'dead' ELSE 'queued' END, "
+    "run_after = now() + make_interval(secs => $1::double precision * power(2, GREATEST(attempts "
+    "- 1, 0)) / 1000), "
+    "finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END "
+    "WHERE status = 'running' AND lease_expires_at < now() RETURNING id";
+
+#undef RECS_TS
+
+}  // namespace recs::store::pg

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <string_view>
+
+namespace recs::store::pg {
+
+#define RECS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+// The deployed version is the newest row of model_deployments for the model.
+inline constexpr std::string_view kModelColumns =
+    "m.seq, m.id::text, m.tenant_id::text, m.name, m.type, m.algorithm, "
+    "m.hyperparameters::text, m.description, m.is_default, " RECS_TS("m.created_at") ", " RECS_TS(
+        "m.updated_at") ", dv.version, dv.id::text";
+inline constexpr std::string_view kModelFrom =
+    " FROM models m LEFT JOIN LATERAL (SELECT v.version, v.id FROM model_deployments d JOIN "
+    "model_versions v ON v.id = d.version_id WHERE d.model_id = m.id ORDER BY d.id DESC LIMIT 1) "
+    "dv ON true ";
+
+inline constexpr std::string_view kInsertModel =
+    "INSERT INTO models (tenant_id, name, type, algorithm, hyperparameters, description) "
+    "VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6) RETURNING id::text";
+inline constexpr std::string_view kWhereModelId = "WHERE m.tenant_id = $1::uuid AND m.id = $2::uuid";
+inline constexpr std::string_view kWhereModelName = "WHERE m.tenant_id = $1::uuid AND m.name = $2";
+inline constexpr std::string_view kWhereModelDefault =
+    "WHERE m.tenant_id = $1::uuid AND m.is_default";
+inline constexpr std::string_view kWhereModelPage =
+    "WHERE m.tenant_id = $1::uuid AND m.seq > $2 ORDER BY m.seq LIMIT $3";
+inline constexpr std::string_view kClearDefault =
+    "UPDATE models SET is_default = false, updated_at = now() WHERE tenant_id = $1::uuid AND "
+    "is_default AND id <> $2::uuid";
+inline constexpr std::string_view kUpdateModel =
+    "UPDATE models SET hyperparameters = COALESCE($3::jsonb, hyperparameters), "
+    "description = COALESCE($4, description), is_default = COALESCE($5::boolean, is_default), "
+    "updated_at = now() WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id";
+inline constexpr std::string_view kDeleteModel =
+    "DELETE FROM models WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id";
+
+inline constexpr std::string_view kVersionColumns =
+    "v.seq, v.id::text, v.model_id::text, v.tenant_id::text, v.version, v.status, "
+    "v.metrics::text, v.artifact_path, v.artifact_bytes, v.training_job_id::text, " RECS_TS(
+        "v.created_at") ", " RECS_TS("v.deployed_at");
+inline constexpr std::string_view kVersionPage =
+    " FROM model_versions v WHERE v.tenant_id = $1::uuid AND v.model_id = $2::uuid AND "
+    "v.seq > $3 ORDER BY v.seq LIMIT $4";
+inline constexpr std::string_view kVersionById =
+    " FROM model_versions v WHERE v.tenant_id = $1::uuid AND v.model_id = $2::uuid AND "
+    "v.id = $3::uuid";
+inline constexpr std::string_view kVersionByNumber =
+    " FROM model_versions v WHERE v.tenant_id = $1::uuid AND v.model_id = $2::uuid AND "
+    "v.version = $3";
+inline constexpr std::string_view kVersionByJob =
+    " FROM model_versions v WHERE v.tenant_id = $1::uuid AND v.training_job_id = $2::uuid";
+inline constexpr std::string_view kNextVersion =
+    "SELECT COALESCE(max(version), 0) + 1 FROM model_versions WHERE tenant_id = $1::uuid AND "
+    "model_id = $2::uuid";
+inline constexpr std::string_view kInsertVersion =
+    "INSERT INTO model_versions (tenant_id, model_id, version, metrics, artifact_path, "
+    "artifact_bytes, training_job_id) VALUES ($1::uuid, $2::uuid, $3, $4::jsonb, $5, $6, "
+    "$7::uuid) RETURNING id::text";
+inline constexpr std::string_view kLockModel =
+    "SELECT id FROM models WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE";
+inline constexpr std::string_view kCurrentDeployment =
+    "SELECT id, version_id::text FROM model_deployments WHERE tenant_id = $1::uuid AND "
+    "model_id = $2::uuid ORDER BY id DESC LIMIT 2";
+inline constexpr std::string_view kInsertDeployment =
+    "INSERT INTO model_deployments (tenant_id, model_id, version_id) VALUES ($1::uuid, "
+    "$2::uuid, $3::uuid)";
+inline constexpr std::string_view kDeleteDeployment = "DELETE FROM model_deployments WHERE tenant_id = $1::uuid AND id = $2";
+inline constexpr std::string_view kRetireVersion =
+    "UPDATE model_versions SET status = 'retired' WHERE tenant_id = $1::uuid AND id = $2::uuid "
+    "AND status = 'deployed'";
+inline constexpr std::string_view kMarkDeployed =
+    "UPDATE model_versions SET status = 'deployed', deployed_at = now() WHERE tenant_id = "
+    "$1::uuid AND id = $2::uuid";
+
+#undef RECS_TS
+
+}  // namespace recs::store::pg
