@@ -49,8 +49,9 @@ void EventIngestor::Drain() {
                     stream_.Append(core::TenantId{tenant}, fresh);
                 } catch (const core::Error& e) {
                     // Stored durably already; the real-time layer misses them (logged).
-                    core::Log(core::LogLevel::kWarn, "event stream append failed",
-                              {{"tenant", tenant}, {"events", fresh.size()}, {"error", e.detail()}});
+                    core::Log(
+                        core::LogLevel::kWarn, "event stream append failed",
+                        {{"tenant", tenant}, {"events", fresh.size()}, {"error", e.detail()}});
                 }
                 size_t offset = 0;
                 for (auto& p : group) {

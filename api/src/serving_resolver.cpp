@@ -26,8 +26,10 @@ void ServingResolver::Invalidate(const core::TenantId& tenant) {
     std::lock_guard lock(mu_);
     std::string prefix = tenant.value + "|";
     for (auto it = cache_.begin(); it != cache_.end();) {
-        if (it->first.rfind(prefix, 0) == 0) it = cache_.erase(it);
-        else ++it;
+        if (it->first.rfind(prefix, 0) == 0)
+            it = cache_.erase(it);
+        else
+            ++it;
     }
 }
 
@@ -49,15 +51,17 @@ core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const st
         name.empty() ? models_.FindDefault(tenant) : models_.FindByName(tenant, name);
     if (!model) {
         if (name.empty())
-            core::ThrowNotFound("no model named in the request and no default model (PATCH a "
-                                "model with is_default: true)");
+            core::ThrowNotFound(
+                "no model named in the request and no default model (PATCH a "
+                "model with is_default: true)");
         core::ThrowNotFound("model '" + name + "' not found");
     }
     std::optional<core::ModelVersion> v;
     if (number) {
         v = models_.FindVersionByNumber(tenant, model->id, *number);
-        if (!v) core::ThrowNotFound("model '" + model->name + "' has no version " +
-                                    std::to_string(*number));
+        if (!v)
+            core::ThrowNotFound("model '" + model->name + "' has no version " +
+                                std::to_string(*number));
         if (v->status == "failed") core::ThrowConflict("that version failed and cannot serve");
     } else {
         if (!model->deployed_version_id)
@@ -66,8 +70,8 @@ core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const st
         v = models_.FindVersion(tenant, model->id, *model->deployed_version_id);
         if (!v) core::ThrowConflict("the deployed version of '" + model->name + "' is gone");
     }
-    return core::ServingTarget{tenant.value, model->name, v->id, v->version, model->algorithm,
-                               v->artifact_path};
+    return core::ServingTarget{tenant.value, model->name,      v->id,
+                               v->version,   model->algorithm, v->artifact_path};
 }
 
 }  // namespace recs::api

@@ -38,9 +38,8 @@ bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
 }  // namespace
 
 const std::vector<std::string>& EventTypes() {
-    static const std::vector<std::string> types = {"impression", "click",    "view",
-                                                   "add_to_cart", "purchase", "rating",
-                                                   "like",        "dislike"};
+    static const std::vector<std::string> types = {"impression", "click",  "view", "add_to_cart",
+                                                   "purchase",   "rating", "like", "dislike"};
     return types;
 }
 
@@ -165,8 +164,8 @@ nlohmann::json EventJson(const Event& e) {
 }
 
 bool IsTerminalJobStatus(std::string_view s) {
-    return s == job_status::kSucceeded || s == job_status::kFailed ||
-           s == job_status::kCancelled || s == job_status::kDead;
+    return s == job_status::kSucceeded || s == job_status::kFailed || s == job_status::kCancelled ||
+           s == job_status::kDead;
 }
 
 nlohmann::json JobJson(const Job& j) {
@@ -214,9 +213,9 @@ void ValidateFilters(const nlohmann::json& filters) {
                     if (!c.value().is_number())
                         ThrowUnprocessable(field + "." + c.key() + " must be a number", field);
                 } else {
-                    ThrowUnprocessable("unknown filter operator '" + c.key() +
-                                           "' (use in, gte, gt, lte, lt)",
-                                       field);
+                    ThrowUnprocessable(
+                        "unknown filter operator '" + c.key() + "' (use in, gte, gt, lte, lt)",
+                        field);
                 }
             }
         } else if (v.is_array()) {

@@ -11,8 +11,8 @@
 
 namespace recs::engine {
 
-std::vector<Neighbor> ExactTopK(const float* vectors, size_t n, size_t dim, const float* query,
-                                size_t k) {
+std::vector<Neighbor> ExactTopK(
+    const float* vectors, size_t n, size_t dim, const float* query, size_t k) {
     thread_local std::vector<float> scores;
     scores.resize(n);
     detail::RowDots(vectors, n, dim, query, scores.data());
@@ -42,16 +42,17 @@ struct HnswIndex::Impl {
     std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
 };
 
-HnswIndex::HnswIndex(const float* vectors, size_t n, size_t dim, size_t m, size_t ef_construction,
-                     int threads)
+HnswIndex::HnswIndex(
+    const float* vectors, size_t n, size_t dim, size_t m, size_t ef_construction, int threads)
     : impl_(std::make_unique<Impl>(dim)), n_(n), dim_(dim) {
     impl_->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
         &impl_->space, std::max<size_t>(1, n), m, ef_construction, 42);
     if (n > 0) {
         impl_->graph->addPoint(vectors, 0);  // the first point alone, then in parallel
     }
-    detail::ParallelFor(n > 0 ? n - 1 : 0, detail::ThreadCount(threads), 256,
-                        [&](size_t i, int) { impl_->graph->addPoint(vectors + (i + 1) * dim, i + 1); });
+    detail::ParallelFor(n > 0 ? n - 1 : 0, detail::ThreadCount(threads), 256, [&](size_t i, int) {
+        impl_->graph->addPoint(vectors + (i + 1) * dim, i + 1);
+    });
 }
 
 HnswIndex::~HnswIndex() = default;
@@ -82,8 +83,14 @@ size_t HnswIndex::MemoryBytes() const {
            g.max_elements_ * sizeof(void*);  // level-0 block + upper-level pointers
 }
 
-double MeasureRecall(const HnswIndex& index, const float* vectors, size_t n, size_t dim,
-                     const float* queries, size_t count, size_t k, size_t ef) {
+double MeasureRecall(const HnswIndex& index,
+                     const float* vectors,
+                     size_t n,
+                     size_t dim,
+                     const float* queries,
+                     size_t count,
+                     size_t k,
+                     size_t ef) {
     double total = 0;
     for (size_t q = 0; q < count; ++q) {
         auto exact = ExactTopK(vectors, n, dim, queries + q * dim, k);
@@ -96,7 +103,8 @@ double MeasureRecall(const HnswIndex& index, const float* vectors, size_t n, siz
         for (const auto& a : approx) {
             hits += truth.count(a.first);
         }
-        total += exact.empty() ? 1.0 : static_cast<double>(hits) / static_cast<double>(exact.size());
+        total +=
+            exact.empty() ? 1.0 : static_cast<double>(hits) / static_cast<double>(exact.size());
     }
     return count > 0 ? total / static_cast<double>(count) : 0.0;
 }

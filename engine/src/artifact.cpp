@@ -3,6 +3,7 @@
 #include <array>
 
 #include "recs/core/error.hpp"
+#include "recs/engine/artifact.hpp"
 
 namespace recs::engine::detail {
 namespace {
@@ -128,3 +129,13 @@ void ArtifactReader::Fail(const std::string& why) {
 }
 
 }  // namespace recs::engine::detail
+
+namespace recs::engine {
+
+std::string WrapArtifactPayload(std::string_view payload) { return detail::WrapPayload(payload); }
+
+std::string_view ArtifactPayload(std::string_view artifact) {
+    return detail::UnwrapPayload(artifact);
+}
+
+}  // namespace recs::engine

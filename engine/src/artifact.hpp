@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "recs/engine/artifact.hpp"
 #include "recs/engine/interaction_matrix.hpp"
 
 namespace recs::engine::detail {
@@ -14,7 +15,7 @@ namespace recs::engine::detail {
 /// Artifact layout: magic "RECSMDL\0" | u32 version | u32 reserved | u64 payload size |
 /// u32 CRC-32 of payload | u32 reserved | payload. All integers little-endian.
 inline constexpr char kArtifactMagic[8] = {'R', 'E', 'C', 'S', 'M', 'D', 'L', '\0'};
-inline constexpr uint32_t kArtifactVersion = 1;
+inline constexpr uint32_t kArtifactVersion = kArtifactFormatVersion;
 inline constexpr size_t kArtifactHeaderSize = 32;
 
 /// CRC-32 (IEEE) of a byte range.

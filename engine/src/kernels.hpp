@@ -5,8 +5,12 @@
 
 /// Clones a function for AVX-512, AVX2+FMA and the baseline, picked at load time (ifunc), so
 /// the binary stays -march=x86-64-v2 yet the hot loops use the machine's vector width.
+#if defined(__x86_64__) && !defined(__clang__) && defined(__GNUC__)
 #define RECS_SIMD_CLONES \
     __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#else
+#define RECS_SIMD_CLONES
+#endif
 
 namespace recs::engine::detail {
 

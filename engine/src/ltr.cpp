@@ -30,6 +30,7 @@ struct LtrConfig {
     double min_child_weight = 1;
     std::string objective = "rank:ndcg";
     bool refit = false;
+    std::string ranker = "linear";
     nlohmann::json generators;  // algorithm -> hyperparameters
     Trainer ease, knn, ials;
 };
@@ -37,8 +38,7 @@ struct LtrConfig {
 #ifdef RECS_HAVE_XGBOOST
 void Check(int rc) {
     if (rc != 0) {
-        throw core::Error(core::ErrorCode::kInternal,
-                          std::string("xgboost: ") + XGBGetLastError());
+        throw core::Error(core::ErrorCode::kInternal, std::string("xgboost: ") + XGBGetLastError());
     }
 }
 
@@ -107,16 +107,20 @@ public:
              Generators g,
              TimeStats times,
              size_t candidates,
-             std::unique_ptr<Booster> booster)
+             std::unique_ptr<Booster> booster,
+             std::vector<float> linear)
         : BaseModel(std::move(c), std::move(info)),
           g_(std::move(g)),
           times_(std::move(times)),
           refit_(info_.value("refit", true)),
           candidates_(candidates),
-          booster_(std::move(booster)) {}
+          booster_(std::move(booster)),
+          linear_(std::move(linear)) {}
     std::string_view Algorithm() const override { return "ltr"; }
 
-    void Score(int64_t user, std::span<const uint32_t> history, std::span<float> scores) const override {
+    void Score(int64_t user,
+               std::span<const uint32_t> history,
+               std::span<float> scores) const override {
         thread_local FeatureRows rows;
         // Generators fit on part of the data fold the full history in (no stored user state).
         BuildFeatures(g_, *catalog_, times_, user, refit_ ? user : -1, history, candidates_, rows);
@@ -128,7 +132,19 @@ public:
             scores[h] = -1e6f;
         }
         std::vector<float> pred;
-        if (booster_->trained()) {
+        static const bool ease_only = std::getenv("RECS_LTR_EASEONLY") != nullptr;
+        if (linear_.size() == kLinearTerms && !ease_only) {
+            pred.resize(rows.items.size());
+            float t[kLinearTerms];
+            for (size_t r = 0; r < rows.items.size(); ++r) {
+                LinearTerms(&rows.x[r * kNumFeatures], t);
+                float v = 0;
+                for (size_t j = 0; j < kLinearTerms; ++j) {
+                    v += linear_[j] * t[j];
+                }
+                pred[r] = v;
+            }
+        } else if (booster_->trained() && !ease_only) {
             booster_->Predict(rows.x, rows.items.size(), pred);
         } else {
             pred.resize(rows.items.size());
@@ -151,6 +167,7 @@ public:
         WriteSubModel(w, *g_.ials);
         times_.Save(w);
         w.String(booster_->Bytes());
+        w.Vector(linear_);
     }
 
 private:
@@ -159,6 +176,7 @@ private:
     bool refit_;
     size_t candidates_;
     std::unique_ptr<Booster> booster_;
+    std::vector<float> linear_;  ///< kLinearTerms weights of the linear ranker, or empty
 };
 
 Generators TrainGenerators(const LtrConfig& c,
@@ -185,7 +203,9 @@ Generators TrainGenerators(const LtrConfig& c,
 #ifdef RECS_HAVE_XGBOOST
 struct DMatrix {
     DMatrixHandle h = nullptr;
-    DMatrix(const std::vector<float>& x, const std::vector<float>& y, const std::vector<unsigned>& g) {
+    DMatrix(const std::vector<float>& x,
+            const std::vector<float>& y,
+            const std::vector<unsigned>& g) {
         Check(XGDMatrixCreateFromMat(x.data(), y.size(), kNumFeatures, NAN, &h));
         Check(XGDMatrixSetFloatInfo(h, "label", y.data(), y.size()));
         Check(XGDMatrixSetUIntInfo(h, "group", g.data(), g.size()));
@@ -198,7 +218,9 @@ struct DMatrix {
 BoosterHandle NewBooster(const LtrConfig& c, std::vector<DMatrixHandle> cache) {
     BoosterHandle h = nullptr;
     Check(XGBoosterCreate(cache.data(), cache.size(), &h));
-    auto set = [h](const char* k, const std::string& v) { Check(XGBoosterSetParam(h, k, v.c_str())); };
+    auto set = [h](const char* k, const std::string& v) {
+        Check(XGBoosterSetParam(h, k, v.c_str()));
+    };
     set("objective", c.objective);
     set("eta", std::to_string(c.eta));
     set("max_depth", std::to_string(c.depth));
@@ -295,6 +317,7 @@ Trainer Parse(Params& p) {
     c.subsample = p.Number("subsample", 0.8, 0.1, 1);
     c.min_child_weight = p.Number("min_child_weight", 10, 0, 1e6);
     c.refit = p.Bool("refit", false);
+    c.ranker = p.Enum("ranker", "linear", {"linear", "xgboost"});
     c.objective = p.Enum("objective", "rank:ndcg", {"rank:ndcg", "rank:pairwise", "rank:map"});
     auto sub = [&p](const std::string& name, nlohmann::json def) {
         const nlohmann::json* j = p.Object(name);
@@ -318,6 +341,7 @@ Trainer Parse(Params& p) {
         nlohmann::json info{{"algorithm", "ltr"}, {"generators", c.generators}};
         auto booster = std::make_unique<Booster>();
         Generators fit_generators;
+        std::vector<float> linear;
         if (m.by_user.nnz() > 0) {
             // 1. Carve a validation split from the training data and fit generators on the rest.
             std::vector<std::pair<uint32_t, uint32_t>> held_out;
@@ -331,9 +355,23 @@ Trainer Parse(Params& p) {
                                 static_cast<size_t>(c.candidates), all, groups);
             info["validation_recall"] = all.recall;
 #ifdef RECS_HAVE_XGBOOST
-            if (!groups.empty()) {
+            if (!groups.empty() && c.ranker == "xgboost") {
                 booster = FitBooster(c, all, groups, ctx, info);
             }
+#endif
+            if (!groups.empty() && c.ranker == "linear") {
+                double fit_ndcg = 0;
+                linear = FitLinear(all, groups, &fit_ndcg);
+                std::vector<float> base(all.labels.size());
+                for (size_t r = 0; r < base.size(); ++r) {
+                    base[r] = all.x[r * kNumFeatures] - 1e-6f * static_cast<float>(r);
+                }
+                info["validation_ndcg_ease"] =
+                    GroupNdcg(base, all.labels, groups, all.relevant, 10);
+                info["validation_ndcg_ranker"] = fit_ndcg;
+                info["linear_weights"] = linear;
+            }
+#ifdef RECS_HAVE_XGBOOST
 #endif
         }
         // 3. Serving generators: refit on all the training data, or (default) the ones whose
@@ -343,9 +381,9 @@ Trainer Parse(Params& p) {
                            ? TrainGenerators(c, m, cat, ctx, 0.65, 1.0)
                            : std::move(fit_generators);
         info["refit"] = c.refit;
-        return std::make_unique<LtrModel>(std::move(cat), std::move(info), std::move(g),
-                                          TimeStats::FromMatrix(m),
-                                          static_cast<size_t>(c.candidates), std::move(booster));
+        return std::make_unique<LtrModel>(
+            std::move(cat), std::move(info), std::move(g), TimeStats::FromMatrix(m),
+            static_cast<size_t>(c.candidates), std::move(booster), std::move(linear));
     };
 }
 
@@ -366,6 +404,15 @@ std::unique_ptr<BaseModel> Load(std::shared_ptr<const Catalog> c,
     }
     TimeStats times = TimeStats::Load(r, c->users.size(), c->items.size());
     std::string bytes = r.String();
+    auto linear = r.Vector<float>();
+    if (!linear.empty() && linear.size() != kLinearTerms) {
+        ArtifactReader::Fail("bad linear ranker");
+    }
+    for (float& v : linear) {
+        if (!std::isfinite(v)) {
+            v = 0;
+        }
+    }
     auto booster = std::make_unique<Booster>();
 #ifdef RECS_HAVE_XGBOOST
     if (!bytes.empty() &&
@@ -376,8 +423,8 @@ std::unique_ptr<BaseModel> Load(std::shared_ptr<const Catalog> c,
         booster->set_trained();
     }
 #endif
-    return std::make_unique<LtrModel>(std::move(c), std::move(info), std::move(g),
-                                      std::move(times), candidates, std::move(booster));
+    return std::make_unique<LtrModel>(std::move(c), std::move(info), std::move(g), std::move(times),
+                                      candidates, std::move(booster), std::move(linear));
 }
 
 }  // namespace

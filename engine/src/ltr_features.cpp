@@ -17,7 +17,8 @@ namespace {
 void Ranks(const std::vector<float>& s, std::vector<float>& out) {
     std::vector<uint32_t> order(s.size());
     std::iota(order.begin(), order.end(), 0u);
-    std::stable_sort(order.begin(), order.end(), [&s](uint32_t a, uint32_t b) { return s[a] > s[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&s](uint32_t a, uint32_t b) { return s[a] > s[b]; });
     out.assign(s.size(), 0.f);
     for (uint32_t r = 0; r < order.size(); ++r) {
         out[order[r]] = static_cast<float>(r);
@@ -155,8 +156,10 @@ void BuildFeatures(const Generators& g,
     zscore(a, az);
     const float em = max_of(e), km = max_of(k), am = max_of(a);
     const float n_items = static_cast<float>(std::max<size_t>(1, items));
-    const float max_pop = std::max(1e-9f, cat.popularity.empty() ? 1.f
-                                                                  : *std::max_element(cat.popularity.begin(), cat.popularity.end()));
+    const float max_pop =
+        std::max(1e-9f, cat.popularity.empty()
+                            ? 1.f
+                            : *std::max_element(cat.popularity.begin(), cat.popularity.end()));
     double user_pop = 0;
     for (uint32_t h : history) {
         user_pop += static_cast<double>(cat.pop_rank[h]) / n_items;
@@ -264,7 +267,8 @@ InteractionMatrix StratifiedSubMatrix(const InteractionMatrix& m,
         order.resize(m.by_item.RowSize(i));
         std::iota(order.begin(), order.end(), m.by_item.offsets[i]);
         std::shuffle(order.begin(), order.end(), rng);
-        const auto n_keep = static_cast<size_t>(std::nearbyint(ratio * static_cast<double>(order.size())));
+        const auto n_keep =
+            static_cast<size_t>(std::nearbyint(ratio * static_cast<double>(order.size())));
         for (size_t t = 0; t < n_keep; ++t) {
             keep[order[t]] = 1;
         }
@@ -305,6 +309,64 @@ InteractionMatrix StratifiedSubMatrix(const InteractionMatrix& m,
     return fit;
 }
 
+void LinearTerms(const float* f, float* t) {
+    t[0] = f[0];
+    t[1] = f[4];
+    t[2] = f[7];
+    t[3] = f[10];
+    t[4] = std::isfinite(f[17]) && f[17] > 0 ? 1.f : 0.f;
+    t[5] = std::isfinite(f[19]) && f[19] > 0 ? 1.f : 0.f;
+}
+
+std::vector<float> FitLinear(const FeatureRows& all,
+                             const std::vector<unsigned>& groups,
+                             double* best_ndcg) {
+    const size_t rows = all.labels.size();
+    std::vector<float> terms(rows * kLinearTerms);
+    for (size_t r = 0; r < rows; ++r) {
+        LinearTerms(&all.x[r * kNumFeatures], &terms[r * kLinearTerms]);
+    }
+    std::vector<float> w(kLinearTerms, 0.f);
+    w[0] = 1.f;
+    std::vector<float> scores(rows);
+    auto evaluate = [&](const std::vector<float>& v) {
+        for (size_t r = 0; r < rows; ++r) {
+            float s = 0;
+            for (size_t j = 0; j < kLinearTerms; ++j) {
+                s += v[j] * terms[r * kLinearTerms + j];
+            }
+            scores[r] = s - 1e-6f * static_cast<float>(r);
+        }
+        return GroupNdcg(scores, all.labels, groups, all.relevant, 10);
+    };
+    double best = evaluate(w);
+    const float grid[] = {-1.f,  -0.5f, -0.3f, -0.2f, -0.1f, -0.05f, 0.f,
+                          0.05f, 0.1f,  0.2f,  0.3f,  0.5f,  1.f};
+    for (int pass = 0; pass < 3; ++pass) {
+        bool changed = false;
+        for (size_t j = 1; j < kLinearTerms; ++j) {
+            const float keep = w[j];
+            float best_v = keep;
+            for (float v : grid) {
+                w[j] = v;
+                const double score = evaluate(w);
+                // Require a real gain over the current value, to avoid fitting noise.
+                if (score > best + 1e-4) {
+                    best = score;
+                    best_v = v;
+                }
+            }
+            w[j] = best_v;
+            changed |= best_v != keep;
+        }
+        if (!changed) {
+            break;
+        }
+    }
+    *best_ndcg = best;
+    return w;
+}
+
 double GroupNdcg(const std::vector<float>& scores,
                  const std::vector<float>& labels,
                  const std::vector<unsigned>& groups,
@@ -317,8 +379,9 @@ double GroupNdcg(const std::vector<float>& scores,
         order.resize(groups[q]);
         std::iota(order.begin(), order.end(), 0u);
         const size_t top = std::min<size_t>(k, order.size());
-        std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(top), order.end(),
-                          [&](uint32_t a, uint32_t b) { return scores[row + a] > scores[row + b]; });
+        std::partial_sort(
+            order.begin(), order.begin() + static_cast<ptrdiff_t>(top), order.end(),
+            [&](uint32_t a, uint32_t b) { return scores[row + a] > scores[row + b]; });
         double dcg = 0;
         double idcg = 0;
         for (size_t r = 0; r < top; ++r) {

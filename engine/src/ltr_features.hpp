@@ -38,6 +38,17 @@ struct FeatureRows {
     std::vector<unsigned> relevant;  ///< per group: the user's number of validation items
 };
 
+/// Terms of the linear ranker, computed from one feature row: EASE, item-kNN and iALS scores
+/// (each divided by the user's maximum), item popularity percentile, and two time penalties
+/// (the item was first consumed after the user's last activity; its mean time is after it).
+inline constexpr size_t kLinearTerms = 6;
+void LinearTerms(const float* features, float* terms);
+
+/// Fits linear weights (EASE weight fixed at 1) by coordinate ascent on the groups' nDCG@10.
+std::vector<float> FitLinear(const FeatureRows& all,
+                             const std::vector<unsigned>& groups,
+                             double* best_ndcg);
+
 /// Mean nDCG@k over groups of `scores` (rows in group order), with each group's ideal DCG
 /// from its full number of relevant items (as the offline metric does).
 double GroupNdcg(const std::vector<float>& scores,

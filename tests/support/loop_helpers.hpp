@@ -28,7 +28,9 @@ inline nlohmann::json ClusterEvents(int users = 40) {
 }
 
 /// Polls GET /jobs/{id} until the job is in a terminal state (or the deadline passes).
-inline nlohmann::json WaitJob(TestServer& srv, const std::string& key, const std::string& job_id,
+inline nlohmann::json WaitJob(TestServer& srv,
+                              const std::string& key,
+                              const std::string& job_id,
                               int seconds = 120) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     nlohmann::json j;
@@ -42,20 +44,25 @@ inline nlohmann::json WaitJob(TestServer& srv, const std::string& key, const std
 }
 
 /// Creates a model, trains it through a job, deploys the version; returns {model_id, version_id}.
-inline std::pair<std::string, std::string> TrainAndDeploy(TestServer& srv, const std::string& key,
-                                                          const std::string& name,
-                                                          const std::string& algorithm,
-                                                          const nlohmann::json& hp = nlohmann::json::object()) {
+inline std::pair<std::string, std::string> TrainAndDeploy(
+    TestServer& srv,
+    const std::string& key,
+    const std::string& name,
+    const std::string& algorithm,
+    const nlohmann::json& hp = nlohmann::json::object()) {
     auto m = srv.Json(srv.Call("POST", "/v1/recs/models", key,
-                               nlohmann::json{{"name", name}, {"type", "candidate"},
-                                              {"algorithm", algorithm}, {"hyperparameters", hp}}
+                               nlohmann::json{{"name", name},
+                                              {"type", "candidate"},
+                                              {"algorithm", algorithm},
+                                              {"hyperparameters", hp}}
                                    .dump()));
     std::string model_id = m.value("id", "");
     auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
                                  nlohmann::json{{"model_id", model_id}}.dump()));
     auto done = WaitJob(srv, key, job.value("job_id", ""));
     std::string version_id = done["result"].value("version_id", "");
-    srv.Call("POST", "/v1/recs/models/" + model_id + "/versions/" + version_id + "/deploy", key, "{}");
+    srv.Call("POST", "/v1/recs/models/" + model_id + "/versions/" + version_id + "/deploy", key,
+             "{}");
     return {model_id, version_id};
 }
 

@@ -33,8 +33,11 @@ std::shared_ptr<const engine::Model> InProcessPool::Get(const core::ServingTarge
     }
     std::shared_ptr<const engine::Model> m = engine::LoadModel(t.artifact_path);
     core::Log(core::LogLevel::kInfo, "model loaded",
-              {{"pool", name_}, {"tenant", t.tenant_id}, {"model", t.model_name},
-               {"version", t.version}, {"algorithm", std::string(m->Algorithm())}});
+              {{"pool", name_},
+               {"tenant", t.tenant_id},
+               {"model", t.model_name},
+               {"version", t.version},
+               {"algorithm", std::string(m->Algorithm())}});
     std::lock_guard lock(mu_);
     models_[t.version_id] = m;
     lru_.push_front(t.version_id);
@@ -82,7 +85,8 @@ std::vector<std::optional<float>> InProcessPool::Score(const core::ServingTarget
 }
 
 std::vector<core::RankedItem> InProcessPool::Related(const core::ServingTarget& target,
-                                                     const std::string& item_id, size_t limit) {
+                                                     const std::string& item_id,
+                                                     size_t limit) {
     auto model = Get(target);
     std::vector<core::RankedItem> out;
     for (auto& r : model->Related(item_id, limit))
@@ -90,9 +94,7 @@ std::vector<core::RankedItem> InProcessPool::Related(const core::ServingTarget& 
     return out;
 }
 
-nlohmann::json InProcessPool::Status() {
-    return {{"status", "up"}, {"loaded_models", loaded()}};
-}
+nlohmann::json InProcessPool::Status() { return {{"status", "up"}, {"loaded_models", loaded()}}; }
 
 size_t InProcessPool::loaded() const {
     std::lock_guard lock(mu_);

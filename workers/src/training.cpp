@@ -40,15 +40,19 @@ std::string ArtifactPath(const TrainDeps& deps, const core::Job& job, const std:
 
 }  // namespace
 
-json RunTrainJob(const core::Job& job, const TrainDeps& deps,
-                 const std::function<void(double)>& progress, const std::atomic<bool>* cancel) {
+json RunTrainJob(const core::Job& job,
+                 const TrainDeps& deps,
+                 const std::function<void(double)>& progress,
+                 const std::atomic<bool>* cancel) {
     core::TenantId tenant{job.tenant_id};
     std::string model_id = job.payload.value("model_id", "");
     auto model = deps.models->Find(tenant, model_id);
     if (!model) throw core::Error(core::ErrorCode::kNotFound, "the model no longer exists");
     auto result_of = [&](const core::ModelVersion& v) {
-        return json{{"model_id", model_id},      {"version_id", v.id},
-                    {"version", v.version},      {"metrics", v.metrics},
+        return json{{"model_id", model_id},
+                    {"version_id", v.id},
+                    {"version", v.version},
+                    {"metrics", v.metrics},
                     {"artifact_bytes", v.artifact_bytes}};
     };
     if (auto done = deps.models->FindVersionByJob(tenant, job.id)) return result_of(*done);
@@ -60,7 +64,8 @@ json RunTrainJob(const core::Job& job, const TrainDeps& deps,
         if (EventToInteraction(row, &x)) data.push_back(std::move(x));
     });
     progress(0.05);
-    json hp = MergeHyperparameters(model->hyperparameters, job.payload.value("hyperparameters", json()));
+    json hp =
+        MergeHyperparameters(model->hyperparameters, job.payload.value("hyperparameters", json()));
     double holdout = job.payload.value("holdout", 0.2);
 
     json metrics = json::object();

@@ -26,8 +26,8 @@ Response Post(Services& s, Request& req) {
     auto body = core::ParseJsonBody(req.body);
     auto ev = core::ParseEvent(body, NowMs());
     auto res = s.ingestor->Submit(req.Tenant(), {ev});
-    return Response::Json(202, json{{"event_id", ev.event_id}, {"duplicate", res.duplicates > 0}}
-                                   .dump());
+    return Response::Json(
+        202, json{{"event_id", ev.event_id}, {"duplicate", res.duplicates > 0}}.dump());
 }
 
 Response Bulk(Services& s, Request& req) {
@@ -53,14 +53,15 @@ Response Bulk(Services& s, Request& req) {
             if (end == std::string::npos) end = b.size();
             std::string_view line(b.data() + pos, end - pos);
             pos = end + 1;
-            while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+            while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+                line.remove_suffix(1);
             if (line.empty()) continue;  // blank lines are skipped, not counted
             if (++count > kMaxBulkItems)
                 core::ThrowUnprocessable("at most 200000 events per request");
             auto j = json::parse(line, nullptr, false);
             if (j.is_discarded()) {
-                rejected.push_back({{"index", index}, {"field", nullptr},
-                                    {"detail", "line is not valid JSON"}});
+                rejected.push_back(
+                    {{"index", index}, {"field", nullptr}, {"detail", "line is not valid JSON"}});
             } else {
                 take(index, j);
             }
@@ -72,13 +73,14 @@ Response Bulk(Services& s, Request& req) {
             core::ThrowUnprocessable(
                 "the body must be a JSON array of events (or NDJSON with Content-Type "
                 "application/x-ndjson)");
-        if (body.size() > kMaxBulkItems) core::ThrowUnprocessable("at most 200000 events per request");
+        if (body.size() > kMaxBulkItems)
+            core::ThrowUnprocessable("at most 200000 events per request");
         for (size_t i = 0; i < body.size(); ++i) take(i, body[i]);
     }
     store::InsertResult res;
     if (!valid.empty()) res = s.ingestor->Submit(req.Tenant(), std::move(valid));
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return Response::Json(200, json{{"accepted", res.accepted},
                                     {"duplicates", res.duplicates},
                                     {"rejected", rejected},

@@ -10,12 +10,14 @@ namespace {
 using nlohmann::json;
 
 void CheckEntityType(const std::string& t, const std::string& field) {
-    if (t != "user" && t != "item") core::ThrowUnprocessable("entity_type must be 'user' or 'item'", field);
+    if (t != "user" && t != "item")
+        core::ThrowUnprocessable("entity_type must be 'user' or 'item'", field);
 }
 
 json ParseFeatures(const json& body) {
     auto it = body.find("features");
-    if (it == body.end() || it->is_null()) core::ThrowUnprocessable("'features' is required", "features");
+    if (it == body.end() || it->is_null())
+        core::ThrowUnprocessable("'features' is required", "features");
     if (!it->is_object()) core::ThrowUnprocessable("'features' must be an object", "features");
     if (it->dump().size() > 64 * 1024)
         core::ThrowUnprocessable("'features' is larger than 64 KiB", "features");
@@ -31,9 +33,10 @@ Response Put(Services& s, Request& req) {
     core::RejectUnknownFields(body, {"features"});
     auto features = ParseFeatures(body);
     auto at = s.features->Upsert(req.Tenant(), type, id, features);
-    return Response::Json(200, json{{"entity_type", type}, {"entity_id", id},
-                                    {"features", features}, {"updated_at", at}}
-                                   .dump());
+    return Response::Json(
+        200,
+        json{{"entity_type", type}, {"entity_id", id}, {"features", features}, {"updated_at", at}}
+            .dump());
 }
 
 Response Get(Services& s, Request& req) {
@@ -42,8 +45,10 @@ Response Get(Services& s, Request& req) {
     CheckEntityType(type, "entity_type");
     auto f = s.features->Find(req.Tenant(), type, id);
     if (!f) core::ThrowNotFound("no features for " + type + " '" + id + "'");
-    return Response::Json(200, json{{"entity_type", type}, {"entity_id", id},
-                                    {"features", f->first}, {"updated_at", f->second}}
+    return Response::Json(200, json{{"entity_type", type},
+                                    {"entity_id", id},
+                                    {"features", f->first},
+                                    {"updated_at", f->second}}
                                    .dump());
 }
 
@@ -58,7 +63,8 @@ Response Bulk(Services& s, Request& req) {
             if (end == std::string::npos) end = req.body.size();
             std::string_view line(req.body.data() + pos, end - pos);
             pos = end + 1;
-            while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+            while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+                line.remove_suffix(1);
             if (line.empty()) continue;
             items.push_back(json::parse(line, nullptr, false));
         }
@@ -77,7 +83,8 @@ Response Bulk(Services& s, Request& req) {
             auto type = core::RequireString(it, "entity_type", 8);
             CheckEntityType(type, "entity_type");
             auto id = core::RequireId(it, "entity_id");
-            rows.push_back({{"entity_type", type}, {"entity_id", id}, {"features", ParseFeatures(it)}});
+            rows.push_back(
+                {{"entity_type", type}, {"entity_id", id}, {"features", ParseFeatures(it)}});
         } catch (const core::Error& e) {
             json r = {{"index", i}, {"detail", e.detail()}};
             r["field"] = e.field() ? json(*e.field()) : json();
@@ -95,8 +102,8 @@ void RegisterFeatureRoutes(Router& router, Services& s) {
     const std::string path = "/v1/recs/features/entities/{entity_type}/{entity_id}";
     router.Add({"POST", path, t, core::Scope::kModelsWrite, false,
                 [&s](Request& r) { return Put(s, r); }});
-    router.Add({"GET", path, t, core::Scope::kModelsRead, false,
-                [&s](Request& r) { return Get(s, r); }});
+    router.Add(
+        {"GET", path, t, core::Scope::kModelsRead, false, [&s](Request& r) { return Get(s, r); }});
     router.Add({"POST", "/v1/recs/features/bulk", t, core::Scope::kModelsWrite, false,
                 [&s](Request& r) { return Bulk(s, r); }});
 }

@@ -20,20 +20,23 @@ Response Train(Services& s, Request& req) {
     json payload = {{"model_id", model->id}};
     if (body.contains("hyperparameters") && !body["hyperparameters"].is_null()) {
         const auto& hp = body["hyperparameters"];
-        if (!hp.is_object()) core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
+        if (!hp.is_object())
+            core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
         json merged = model->hyperparameters;
         for (auto it = hp.begin(); it != hp.end(); ++it) merged[it.key()] = it.value();
         if (s.validate_model) s.validate_model(model->algorithm, merged);
         payload["hyperparameters"] = hp;
     }
     if (auto h = core::OptionalNumber(body, "holdout")) {
-        if (*h < 0 || *h > 0.5) core::ThrowUnprocessable("'holdout' must be between 0 and 0.5", "holdout");
+        if (*h < 0 || *h > 0.5)
+            core::ThrowUnprocessable("'holdout' must be between 0 and 0.5", "holdout");
         payload["holdout"] = *h;
     }
     std::optional<std::string> idem;
     if (const std::string* k = req.Header("idempotency-key")) {
         if (k->empty() || k->size() > 128)
-            core::ThrowUnprocessable("Idempotency-Key must be 1..128 characters", "Idempotency-Key");
+            core::ThrowUnprocessable("Idempotency-Key must be 1..128 characters",
+                                     "Idempotency-Key");
         idem = *k;
     }
     auto job = s.jobs->Create(req.Tenant(), std::string(core::kJobTrain), payload,
@@ -47,9 +50,10 @@ Response List(Services& s, Request& req) {
         *status != "failed" && *status != "cancelled" && *status != "dead")
         core::ThrowUnprocessable("unknown status '" + *status + "'", "status");
     auto kind = req.Query("kind");
-    if (kind && *kind != core::kJobTrain) core::ThrowUnprocessable("unknown kind '" + *kind + "'", "kind");
-    return Response::Json(200, PageJson(s.jobs->List(req.Tenant(), ParsePage(req), status, kind),
-                                        core::JobJson));
+    if (kind && *kind != core::kJobTrain)
+        core::ThrowUnprocessable("unknown kind '" + *kind + "'", "kind");
+    return Response::Json(
+        200, PageJson(s.jobs->List(req.Tenant(), ParsePage(req), status, kind), core::JobJson));
 }
 
 Response Get(Services& s, Request& req) {
@@ -59,7 +63,8 @@ Response Get(Services& s, Request& req) {
 }
 
 Response Cancel(Services& s, Request& req) {
-    return Response::Json(200, core::JobJson(s.jobs->Cancel(req.Tenant(), req.Param("job_id"))).dump());
+    return Response::Json(200,
+                          core::JobJson(s.jobs->Cancel(req.Tenant(), req.Param("job_id"))).dump());
 }
 
 }  // namespace

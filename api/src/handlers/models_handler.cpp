@@ -39,7 +39,8 @@ json VersionJson(const core::ModelVersion& v) {
 }
 
 void Validate(Services& s, const std::string& algorithm, const json& hp) {
-    if (!hp.is_object()) core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
+    if (!hp.is_object())
+        core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
     if (s.validate_model) s.validate_model(algorithm, hp);
 }
 
@@ -52,12 +53,14 @@ core::ModelDef RequireModel(Services& s, Request& req) {
 Response Create(Services& s, Request& req) {
     auto body = core::ParseJsonBody(req.body);
     core::RequireObject(body);
-    core::RejectUnknownFields(body, {"name", "type", "algorithm", "hyperparameters", "description"});
+    core::RejectUnknownFields(body,
+                              {"name", "type", "algorithm", "hyperparameters", "description"});
     core::ModelDef def;
     def.name = core::RequireString(body, "name", 128);
     static const std::regex kName("[A-Za-z0-9_.-]+");
     if (!std::regex_match(def.name, kName))
-        core::ThrowUnprocessable("'name' may contain only letters, digits, '_', '.' and '-'", "name");
+        core::ThrowUnprocessable("'name' may contain only letters, digits, '_', '.' and '-'",
+                                 "name");
     def.type = core::OptionalString(body, "type", 32).value_or("candidate");
     if (def.type != "candidate") core::ThrowUnprocessable("'type' must be 'candidate'", "type");
     def.algorithm = core::RequireString(body, "algorithm", 64);
@@ -66,7 +69,8 @@ Response Create(Services& s, Request& req) {
     def.description = core::OptionalString(body, "description", 1024);
     Validate(s, def.algorithm, def.hyperparameters);
     try {
-        return Response::Json(201, ModelJson(s.models->Create(req.Actor(), req.Tenant(), def)).dump());
+        return Response::Json(201,
+                              ModelJson(s.models->Create(req.Actor(), req.Tenant(), def)).dump());
     } catch (const core::Error& e) {
         if (e.code() == core::ErrorCode::kConflict)
             core::ThrowConflict("a model named '" + def.name + "' already exists", "name");
@@ -78,7 +82,9 @@ Response List(Services& s, Request& req) {
     return Response::Json(200, PageJson(s.models->List(req.Tenant(), ParsePage(req)), ModelJson));
 }
 
-Response Get(Services& s, Request& req) { return Response::Json(200, ModelJson(RequireModel(s, req)).dump()); }
+Response Get(Services& s, Request& req) {
+    return Response::Json(200, ModelJson(RequireModel(s, req)).dump());
+}
 
 Response Patch(Services& s, Request& req) {
     auto m = RequireModel(s, req);  // another tenant's model is 404 before any 422
@@ -106,8 +112,8 @@ Response Delete(Services& s, Request& req) {
 
 Response Versions(Services& s, Request& req) {
     auto m = RequireModel(s, req);
-    return Response::Json(200, PageJson(s.models->ListVersions(req.Tenant(), m.id, ParsePage(req)),
-                                        VersionJson));
+    return Response::Json(
+        200, PageJson(s.models->ListVersions(req.Tenant(), m.id, ParsePage(req)), VersionJson));
 }
 
 Response VersionMetrics(Services& s, Request& req) {
@@ -116,7 +122,8 @@ Response VersionMetrics(Services& s, Request& req) {
     p.limit = 500;
     json versions = json::array();
     for (auto& v : s.models->ListVersions(req.Tenant(), m.id, p).items)
-        versions.push_back({{"version", v.version}, {"metrics", v.metrics}, {"created_at", v.created_at}});
+        versions.push_back(
+            {{"version", v.version}, {"metrics", v.metrics}, {"created_at", v.created_at}});
     return Response::Json(200, json{{"model_id", m.id}, {"versions", versions}}.dump());
 }
 
@@ -154,7 +161,8 @@ Response Rollback(Services& s, Request& req) {
 void RegisterModelRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto r = core::Scope::kModelsRead, w = core::Scope::kModelsWrite;
-    auto add = [&](const char* m, const char* p, core::Scope sc, Response (*fn)(Services&, Request&)) {
+    auto add = [&](const char* m, const char* p, core::Scope sc,
+                   Response (*fn)(Services&, Request&)) {
         router.Add({m, p, t, sc, false, [&s, fn](Request& req) { return fn(s, req); }});
     };
     add("POST", "/v1/recs/models", w, Create);

@@ -27,13 +27,17 @@ std::vector<std::string> IdList(const json& body, const std::string& field) {
     auto it = body.find(field);
     if (it == body.end() || it->is_null()) return out;
     if (!it->is_array()) core::ThrowUnprocessable("'" + field + "' must be an array", field);
-    if (it->size() > kMaxIds) core::ThrowUnprocessable("'" + field + "' has more than 10000 ids", field);
+    if (it->size() > kMaxIds)
+        core::ThrowUnprocessable("'" + field + "' has more than 10000 ids", field);
     for (size_t i = 0; i < it->size(); ++i) {
         const auto& v = (*it)[i];
         std::string f = field + "[" + std::to_string(i) + "]";
-        if (v.is_string() && !v.get_ref<const std::string&>().empty()) out.push_back(v.get<std::string>());
-        else if (v.is_number_integer()) out.push_back(v.dump());
-        else core::ThrowUnprocessable(f + " must be a non-empty string or an integer", f);
+        if (v.is_string() && !v.get_ref<const std::string&>().empty())
+            out.push_back(v.get<std::string>());
+        else if (v.is_number_integer())
+            out.push_back(v.dump());
+        else
+            core::ThrowUnprocessable(f + " must be a non-empty string or an integer", f);
     }
     return out;
 }
@@ -50,11 +54,14 @@ std::string ModelLabel(const core::ServingTarget& t) {
 }
 
 /// One prediction: validates `body`, resolves the model, ranks, applies filters.
-json PredictOne(Services& s, const core::TenantId& tenant, const json& body,
+json PredictOne(Services& s,
+                const core::TenantId& tenant,
+                const json& body,
                 const std::string& request_id) {
     core::RequireObject(body);
-    core::RejectUnknownFields(body, {"user_id", "limit", "candidate_ids", "exclude_ids", "filters",
-                                     "exclude_seen", "model", "return_scores", "explain", "context"});
+    core::RejectUnknownFields(
+        body, {"user_id", "limit", "candidate_ids", "exclude_ids", "filters", "exclude_seen",
+               "model", "return_scores", "explain", "context"});
     core::RankRequest rr;
     rr.user_id = core::RequireId(body, "user_id");
     rr.limit = static_cast<size_t>(core::OptionalInt(body, "limit", 1, 500).value_or(10));
@@ -72,7 +79,8 @@ json PredictOne(Services& s, const core::TenantId& tenant, const json& body,
         filters = body["filters"];
         core::ValidateFilters(filters);
     }
-    auto target = s.resolver->Resolve(tenant, core::OptionalString(body, "model", 200).value_or(""));
+    auto target =
+        s.resolver->Resolve(tenant, core::OptionalString(body, "model", 200).value_or(""));
 
     core::RankResult result;
     if (filters.is_null() || filters.empty()) {
@@ -146,7 +154,8 @@ Response Score(Services& s, Request& req) {
         items.push_back(core::RequireId((*it)[i], "item_id"));
     }
     bool sorted = core::OptionalBool(body, "return_sorted").value_or(false);
-    auto target = s.resolver->Resolve(req.Tenant(), core::OptionalString(body, "model", 200).value_or(""));
+    auto target =
+        s.resolver->Resolve(req.Tenant(), core::OptionalString(body, "model", 200).value_or(""));
     auto scores = Pool(s).Score(target, user, items);
     std::vector<std::pair<std::string, std::optional<float>>> rows;
     for (size_t i = 0; i < items.size(); ++i) rows.emplace_back(items[i], scores[i]);
@@ -161,20 +170,25 @@ Response Score(Services& s, Request& req) {
         if (!sc) j["reason"] = "unknown_item";
         out.push_back(std::move(j));
     }
-    return Response::Json(200, json{{"request_id", req.request_id}, {"model", ModelLabel(target)},
-                                    {"items", out}, {"served_at", NowIso()}}
+    return Response::Json(200, json{{"request_id", req.request_id},
+                                    {"model", ModelLabel(target)},
+                                    {"items", out},
+                                    {"served_at", NowIso()}}
                                    .dump());
 }
 
 Response Related(Services& s, Request& req) {
     size_t limit = 10;
-    if (auto l = req.Query("limit")) limit = static_cast<size_t>(core::ParseIntParam("limit", *l, 1, 500));
+    if (auto l = req.Query("limit"))
+        limit = static_cast<size_t>(core::ParseIntParam("limit", *l, 1, 500));
     auto target = s.resolver->Resolve(req.Tenant(), req.Query("model").value_or(""));
     json items = json::array();
     for (auto& it : Pool(s).Related(target, req.Param("item_id"), limit))
         items.push_back({{"item_id", it.item_id}, {"score", it.score}});
-    return Response::Json(200, json{{"request_id", req.request_id}, {"model", ModelLabel(target)},
-                                    {"item_id", req.Param("item_id")}, {"items", items}}
+    return Response::Json(200, json{{"request_id", req.request_id},
+                                    {"model", ModelLabel(target)},
+                                    {"item_id", req.Param("item_id")},
+                                    {"items", items}}
                                    .dump());
 }
 
@@ -184,12 +198,14 @@ Response Batch(Services& s, Request& req) {
     core::RejectUnknownFields(body, {"requests"});
     auto it = body.find("requests");
     if (it == body.end() || !it->is_array() || it->empty() || it->size() > 1000)
-        core::ThrowUnprocessable("'requests' must be an array of 1..1000 predict requests", "requests");
+        core::ThrowUnprocessable("'requests' must be an array of 1..1000 predict requests",
+                                 "requests");
     json results = json::array();
     for (size_t i = 0; i < it->size(); ++i) {
         std::string rid = req.request_id + "-" + std::to_string(i);
         try {
-            results.push_back({{"index", i}, {"status", 200},
+            results.push_back({{"index", i},
+                               {"status", 200},
                                {"response", PredictOne(s, req.Tenant(), (*it)[i], rid)}});
         } catch (const core::Error& e) {
             auto p = ProblemResponse(e, req.path);

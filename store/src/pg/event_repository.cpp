@@ -116,8 +116,10 @@ class PgFeatureRepository final : public FeatureRepository {
 public:
     explicit PgFeatureRepository(PgPool& pool) : pool_(pool) {}
 
-    std::string Upsert(const core::TenantId& tenant, const std::string& entity_type,
-                       const std::string& entity_id, const json& features) override {
+    std::string Upsert(const core::TenantId& tenant,
+                       const std::string& entity_type,
+                       const std::string& entity_id,
+                       const json& features) override {
         std::string at;
         WithConnection(pool_, "features.upsert", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);

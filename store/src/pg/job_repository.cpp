@@ -41,8 +41,11 @@ class PgJobRepository final : public JobRepository {
 public:
     explicit PgJobRepository(PgPool& pool) : pool_(pool) {}
 
-    core::Job Create(const core::TenantId& tenant, const std::string& kind, const json& payload,
-                     int max_attempts, const std::optional<std::string>& idem) override {
+    core::Job Create(const core::TenantId& tenant,
+                     const std::string& kind,
+                     const json& payload,
+                     int max_attempts,
+                     const std::optional<std::string>& idem) override {
         std::optional<core::Job> out;
         WithTransaction(pool_, "jobs.create", [&](pqxx::work& tx) {
             auto r = tx.exec_params(Cat({q::kInsertJob, q::kJobColumns}), tenant.value, kind,
@@ -68,13 +71,15 @@ public:
         std::optional<core::Job> out;
         WithConnection(pool_, "jobs.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobById}), tenant.value, id);
+            auto r =
+                tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobById}), tenant.value, id);
             if (!r.empty()) out = RowToJob(r[0]);
         });
         return out;
     }
 
-    Page<core::Job> List(const core::TenantId& tenant, const PageRequest& page,
+    Page<core::Job> List(const core::TenantId& tenant,
+                         const PageRequest& page,
                          const std::optional<std::string>& status,
                          const std::optional<std::string>& kind) override {
         Page<core::Job> out;
@@ -108,14 +113,15 @@ public:
         std::vector<std::string> ids;
         WithConnection(pool_, "jobs.take_due", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            for (const auto& r :
-                 tx.exec_params(std::string(q::kTakeDue), static_cast<double>(repush_after_ms), limit))
+            for (const auto& r : tx.exec_params(std::string(q::kTakeDue),
+                                                static_cast<double>(repush_after_ms), limit))
                 ids.push_back(r[0].as<std::string>());
         });
         return ids;
     }
 
-    std::optional<core::Job> Lease(const std::string& id, const std::string& owner,
+    std::optional<core::Job> Lease(const std::string& id,
+                                   const std::string& owner,
                                    int64_t lease_ms) override {
         if (!core::IsUuid(id)) return std::nullopt;
         std::optional<core::Job> out;
@@ -128,8 +134,11 @@ public:
         return out;
     }
 
-    bool Heartbeat(const std::string& id, const std::string& owner, int64_t lease_ms,
-                   double progress, bool* cancel) override {
+    bool Heartbeat(const std::string& id,
+                   const std::string& owner,
+                   int64_t lease_ms,
+                   double progress,
+                   bool* cancel) override {
         bool held = false;
         WithConnection(pool_, "jobs.heartbeat", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
@@ -147,8 +156,11 @@ public:
         Exec("jobs.succeed", std::string(q::kSucceed), id, owner, result.dump());
     }
 
-    void Fail(const std::string& id, const std::string& owner, const std::string& error,
-              bool retryable, int64_t backoff_base_ms) override {
+    void Fail(const std::string& id,
+              const std::string& owner,
+              const std::string& error,
+              bool retryable,
+              int64_t backoff_base_ms) override {
         WithConnection(pool_, "jobs.fail", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             tx.exec_params(std::string(q::kFail), id, owner, error, retryable ? "true" : "false",
@@ -174,7 +186,10 @@ public:
     }
 
 private:
-    void Exec(const char* what, const std::string& sql, const std::string& a, const std::string& b,
+    void Exec(const char* what,
+              const std::string& sql,
+              const std::string& a,
+              const std::string& b,
               const std::string& c3) {
         WithConnection(pool_, what, [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);

@@ -64,7 +64,8 @@ class PgModelRepository final : public ModelRepository {
 public:
     explicit PgModelRepository(PgPool& pool) : pool_(pool) {}
 
-    core::ModelDef Create(const core::Actor& actor, const core::TenantId& tenant,
+    core::ModelDef Create(const core::Actor& actor,
+                          const core::TenantId& tenant,
                           const core::ModelDef& def) override {
         std::string id;
         WithTransaction(pool_, "models.create", [&](pqxx::work& tx) {
@@ -84,9 +85,9 @@ public:
         std::optional<core::ModelDef> out;
         WithConnection(pool_, "models.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom,
-                                         q::kWhereModelId}),
-                                    tenant.value, id);
+            auto r =
+                tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelId}),
+                               tenant.value, id);
             if (!r.empty()) out = RowToModel(r[0]);
         });
         return out;
@@ -97,9 +98,9 @@ public:
         std::optional<core::ModelDef> out;
         WithConnection(pool_, "models.find_name", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom,
-                                         q::kWhereModelName}),
-                                    tenant.value, name);
+            auto r = tx.exec_params(
+                Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelName}), tenant.value,
+                name);
             if (!r.empty()) out = RowToModel(r[0]);
         });
         return out;
@@ -109,9 +110,9 @@ public:
         std::optional<core::ModelDef> out;
         WithConnection(pool_, "models.find_default", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom,
-                                         q::kWhereModelDefault}),
-                                    tenant.value);
+            auto r = tx.exec_params(
+                Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelDefault}),
+                tenant.value);
             if (!r.empty()) out = RowToModel(r[0]);
         });
         return out;
@@ -122,9 +123,9 @@ public:
         int64_t after = page.cursor ? DecodeCursor(*page.cursor) : 0;
         WithConnection(pool_, "models.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom,
-                                         q::kWhereModelPage}),
-                                    tenant.value, after, page.limit + 1);
+            auto r = tx.exec_params(
+                Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelPage}), tenant.value,
+                after, page.limit + 1);
             for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
                 out.items.push_back(RowToModel(r[i]));
             if (static_cast<int>(r.size()) > page.limit)
@@ -133,8 +134,10 @@ public:
         return out;
     }
 
-    core::ModelDef Update(const core::Actor& actor, const core::TenantId& tenant,
-                          const std::string& id, const std::optional<json>& hyperparameters,
+    core::ModelDef Update(const core::Actor& actor,
+                          const core::TenantId& tenant,
+                          const std::string& id,
+                          const std::optional<json>& hyperparameters,
                           const std::optional<std::string>& description,
                           const std::optional<bool>& is_default) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("model not found");
@@ -155,7 +158,8 @@ public:
         return *Find(tenant, id);
     }
 
-    void Delete(const core::Actor& actor, const core::TenantId& tenant,
+    void Delete(const core::Actor& actor,
+                const core::TenantId& tenant,
                 const std::string& id) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("model not found");
         WithTransaction(pool_, "models.delete", [&](pqxx::work& tx) {
@@ -241,8 +245,8 @@ public:
             // Serialise version numbering per model.
             if (tx.exec_params(std::string(q::kLockModel), tenant.value, v.model_id).empty())
                 core::ThrowNotFound("model not found");
-            int next =
-                tx.exec_params1(std::string(q::kNextVersion), tenant.value, v.model_id)[0].as<int>();
+            int next = tx.exec_params1(std::string(q::kNextVersion), tenant.value, v.model_id)[0]
+                           .as<int>();
             id = tx.exec_params1(std::string(q::kInsertVersion), tenant.value, v.model_id, next,
                                  v.metrics.dump(), v.artifact_path, v.artifact_bytes,
                                  OrNull(v.training_job_id))[0]
@@ -251,7 +255,8 @@ public:
         return *FindVersion(tenant, v.model_id, id);
     }
 
-    core::ModelVersion Deploy(const core::Actor& actor, const core::TenantId& tenant,
+    core::ModelVersion Deploy(const core::Actor& actor,
+                              const core::TenantId& tenant,
                               const std::string& model_id,
                               const std::string& version_id) override {
         auto v = FindVersion(tenant, model_id, version_id);
@@ -276,7 +281,8 @@ public:
         return *FindVersion(tenant, model_id, version_id);
     }
 
-    core::ModelVersion Rollback(const core::Actor& actor, const core::TenantId& tenant,
+    core::ModelVersion Rollback(const core::Actor& actor,
+                                const core::TenantId& tenant,
                                 const std::string& model_id) override {
         if (!core::IsUuid(model_id)) core::ThrowNotFound("model not found");
         std::string target;
@@ -288,7 +294,8 @@ public:
                 core::ThrowConflict("there is no earlier deployed version to roll back to");
             std::string current = cur[0][1].as<std::string>();
             target = cur[1][1].as<std::string>();
-            tx.exec_params(std::string(q::kDeleteDeployment), tenant.value, cur[0][0].as<int64_t>());
+            tx.exec_params(std::string(q::kDeleteDeployment), tenant.value,
+                           cur[0][0].as<int64_t>());
             if (current != target)
                 tx.exec_params(std::string(q::kRetireVersion), tenant.value, current);
             tx.exec_params(std::string(q::kMarkDeployed), tenant.value, target);
@@ -306,10 +313,12 @@ public:
     }
 
 private:
-    std::optional<core::ModelDef> FindIn(pqxx::work& tx, const core::TenantId& tenant,
-                                         const std::string& id, bool lock = false) {
-        auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom,
-                                     q::kWhereModelId, lock ? " FOR UPDATE OF m" : ""}),
+    std::optional<core::ModelDef> FindIn(pqxx::work& tx,
+                                         const core::TenantId& tenant,
+                                         const std::string& id,
+                                         bool lock = false) {
+        auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelId,
+                                     lock ? " FOR UPDATE OF m" : ""}),
                                 tenant.value, id);
         if (r.empty()) return std::nullopt;
         return RowToModel(r[0]);

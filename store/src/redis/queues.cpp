@@ -44,9 +44,9 @@ public:
         std::vector<std::vector<std::string>> cmds;
         cmds.reserve(events.size());
         for (const auto& e : events) {
-            cmds.push_back({"XADD", key, "MAXLEN", "~", kStreamMaxLen, "*", "event_id",
-                            e.event_id, "type", e.type, "user_id", e.user_id, "item_id",
-                            e.item_id.value_or(""), "ts", std::to_string(e.timestamp_ms)});
+            cmds.push_back({"XADD", key, "MAXLEN", "~", kStreamMaxLen, "*", "event_id", e.event_id,
+                            "type", e.type, "user_id", e.user_id, "item_id", e.item_id.value_or(""),
+                            "ts", std::to_string(e.timestamp_ms)});
         }
         // Chunks keep a single pipeline's memory bounded.
         constexpr size_t kChunk = 2000;

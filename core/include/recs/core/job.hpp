@@ -53,10 +53,10 @@ int64_t BackoffMs(int attempt, int64_t base_ms, int64_t cap_ms = 10 * 60 * 1000)
 
 /// Timing of the queue (leases, heartbeats, backoff, outbox reconciliation).
 struct QueueTiming {
-    int64_t lease_ms = 30000;        ///< a running job's lease
-    int64_t heartbeat_ms = 5000;     ///< how often a worker extends it
-    int64_t backoff_base_ms = 2000;  ///< first retry delay
-    int64_t repush_after_ms = 30000; ///< a queued job not leased for this long is pushed again
+    int64_t lease_ms = 30000;         ///< a running job's lease
+    int64_t heartbeat_ms = 5000;      ///< how often a worker extends it
+    int64_t backoff_base_ms = 2000;   ///< first retry delay
+    int64_t repush_after_ms = 30000;  ///< a queued job not leased for this long is pushed again
 };
 
 }  // namespace recs::core

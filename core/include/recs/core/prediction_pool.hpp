@@ -52,7 +52,8 @@ public:
                                                     const std::string& user_id,
                                                     const std::vector<std::string>& items) = 0;
     virtual std::vector<RankedItem> Related(const ServingTarget& target,
-                                            const std::string& item_id, size_t limit) = 0;
+                                            const std::string& item_id,
+                                            size_t limit) = 0;
     /// {"status": "up"|"down", ...} for /health.
     virtual nlohmann::json Status() = 0;
 };

@@ -13,8 +13,8 @@ using Neighbor = std::pair<uint32_t, float>;
 
 /// Exact maximum-inner-product top-k over `n` row-major vectors of `dim` floats (SIMD dot
 /// products, runtime-dispatched to AVX2/AVX-512). Best first.
-std::vector<Neighbor> ExactTopK(const float* vectors, size_t n, size_t dim, const float* query,
-                                size_t k);
+std::vector<Neighbor> ExactTopK(
+    const float* vectors, size_t n, size_t dim, const float* query, size_t k);
 
 /// Approximate maximum-inner-product search over item vectors with an HNSW graph (hnswlib).
 /// Build once, then Search is safe to call from many threads.
@@ -22,8 +22,12 @@ class HnswIndex {
 public:
     /// Builds the graph over `n` vectors of `dim` floats (copied). `m` is the graph degree,
     /// `ef_construction` the build beam; uses `threads` threads (0 = all cores).
-    HnswIndex(const float* vectors, size_t n, size_t dim, size_t m = 16,
-              size_t ef_construction = 200, int threads = 0);
+    HnswIndex(const float* vectors,
+              size_t n,
+              size_t dim,
+              size_t m = 16,
+              size_t ef_construction = 200,
+              int threads = 0);
     ~HnswIndex();
     HnswIndex(const HnswIndex&) = delete;
     HnswIndex& operator=(const HnswIndex&) = delete;
@@ -42,7 +46,13 @@ private:
 };
 
 /// Mean recall@k of `index` against exact search over `queries` (row-major, `count` x dim).
-double MeasureRecall(const HnswIndex& index, const float* vectors, size_t n, size_t dim,
-                     const float* queries, size_t count, size_t k, size_t ef);
+double MeasureRecall(const HnswIndex& index,
+                     const float* vectors,
+                     size_t n,
+                     size_t dim,
+                     const float* queries,
+                     size_t count,
+                     size_t k,
+                     size_t ef);
 
 }  // namespace recs::engine

@@ -53,13 +53,16 @@ class FeatureRepository {
 public:
     virtual ~FeatureRepository() = default;
     /// Upserts (replaces) the features; returns updated_at.
-    virtual std::string Upsert(const core::TenantId& tenant, const std::string& entity_type,
-                               const std::string& entity_id, const nlohmann::json& features) = 0;
+    virtual std::string Upsert(const core::TenantId& tenant,
+                               const std::string& entity_type,
+                               const std::string& entity_id,
+                               const nlohmann::json& features) = 0;
     /// Upserts many in one statement.
     virtual void UpsertMany(const core::TenantId& tenant, const nlohmann::json& rows) = 0;
     /// {features, updated_at} or nullopt.
     virtual std::optional<std::pair<nlohmann::json, std::string>> Find(
-        const core::TenantId& tenant, const std::string& entity_type,
+        const core::TenantId& tenant,
+        const std::string& entity_type,
         const std::string& entity_id) = 0;
     /// Features of many items (missing ones absent from the result).
     virtual std::vector<std::pair<std::string, nlohmann::json>> FindItems(
@@ -71,7 +74,8 @@ class ModelRepository {
 public:
     virtual ~ModelRepository() = default;
     /// Throws kConflict when the name is taken.
-    virtual core::ModelDef Create(const core::Actor& actor, const core::TenantId& tenant,
+    virtual core::ModelDef Create(const core::Actor& actor,
+                                  const core::TenantId& tenant,
                                   const core::ModelDef& def) = 0;
     virtual std::optional<core::ModelDef> Find(const core::TenantId& tenant,
                                                const std::string& id) = 0;
@@ -80,12 +84,14 @@ public:
     virtual std::optional<core::ModelDef> FindDefault(const core::TenantId& tenant) = 0;
     virtual Page<core::ModelDef> List(const core::TenantId& tenant, const PageRequest& page) = 0;
     /// Applies the set fields; is_default=true clears the flag on the tenant's other models.
-    virtual core::ModelDef Update(const core::Actor& actor, const core::TenantId& tenant,
+    virtual core::ModelDef Update(const core::Actor& actor,
+                                  const core::TenantId& tenant,
                                   const std::string& id,
                                   const std::optional<nlohmann::json>& hyperparameters,
                                   const std::optional<std::string>& description,
                                   const std::optional<bool>& is_default) = 0;
-    virtual void Delete(const core::Actor& actor, const core::TenantId& tenant,
+    virtual void Delete(const core::Actor& actor,
+                        const core::TenantId& tenant,
                         const std::string& id) = 0;
 
     virtual Page<core::ModelVersion> ListVersions(const core::TenantId& tenant,
@@ -107,11 +113,13 @@ public:
     virtual core::ModelVersion CreateVersion(const core::TenantId& tenant,
                                              const core::ModelVersion& v) = 0;
     /// Makes the version the model's deployed one. Returns it.
-    virtual core::ModelVersion Deploy(const core::Actor& actor, const core::TenantId& tenant,
+    virtual core::ModelVersion Deploy(const core::Actor& actor,
+                                      const core::TenantId& tenant,
                                       const std::string& model_id,
                                       const std::string& version_id) = 0;
     /// Returns to the version deployed before the current one (kConflict when none).
-    virtual core::ModelVersion Rollback(const core::Actor& actor, const core::TenantId& tenant,
+    virtual core::ModelVersion Rollback(const core::Actor& actor,
+                                        const core::TenantId& tenant,
                                         const std::string& model_id) = 0;
     /// The deployed version of a model, if any.
     virtual std::optional<core::ModelVersion> DeployedVersion(const core::TenantId& tenant,
@@ -123,11 +131,14 @@ class JobRepository {
 public:
     virtual ~JobRepository() = default;
     /// Inserts a queued job. With an idempotency key, a repeat returns the first job.
-    virtual core::Job Create(const core::TenantId& tenant, const std::string& kind,
-                             const nlohmann::json& payload, int max_attempts,
+    virtual core::Job Create(const core::TenantId& tenant,
+                             const std::string& kind,
+                             const nlohmann::json& payload,
+                             int max_attempts,
                              const std::optional<std::string>& idempotency_key) = 0;
     virtual std::optional<core::Job> Find(const core::TenantId& tenant, const std::string& id) = 0;
-    virtual Page<core::Job> List(const core::TenantId& tenant, const PageRequest& page,
+    virtual Page<core::Job> List(const core::TenantId& tenant,
+                                 const PageRequest& page,
                                  const std::optional<std::string>& status,
                                  const std::optional<std::string>& kind) = 0;
     /// Cancels a queued job at once, or asks a running one to stop. kConflict when finished.
@@ -139,18 +150,26 @@ public:
     virtual std::vector<std::string> TakeDueForPush(int64_t repush_after_ms, int limit) = 0;
     /// Leases a queued, due job for `owner`; nullopt when it is not leasable (already leased,
     /// finished, cancelled or not due).
-    virtual std::optional<core::Job> Lease(const std::string& id, const std::string& owner,
+    virtual std::optional<core::Job> Lease(const std::string& id,
+                                           const std::string& owner,
                                            int64_t lease_ms) = 0;
     /// Extends the lease and stores progress; returns false when the lease was lost, and sets
     /// *cancel when cancellation was requested.
-    virtual bool Heartbeat(const std::string& id, const std::string& owner, int64_t lease_ms,
-                           double progress, bool* cancel) = 0;
-    virtual void Succeed(const std::string& id, const std::string& owner,
+    virtual bool Heartbeat(const std::string& id,
+                           const std::string& owner,
+                           int64_t lease_ms,
+                           double progress,
+                           bool* cancel) = 0;
+    virtual void Succeed(const std::string& id,
+                         const std::string& owner,
                          const nlohmann::json& result) = 0;
     /// Records a failure: retryable → queued again after backoff, or dead at max_attempts;
     /// not retryable → failed.
-    virtual void Fail(const std::string& id, const std::string& owner, const std::string& error,
-                      bool retryable, int64_t backoff_base_ms) = 0;
+    virtual void Fail(const std::string& id,
+                      const std::string& owner,
+                      const std::string& error,
+                      bool retryable,
+                      int64_t backoff_base_ms) = 0;
     virtual void MarkCancelled(const std::string& id, const std::string& owner) = 0;
     /// Expired leases: re-queued with backoff, or dead at max_attempts. Returns how many.
     virtual int ReapExpired(int64_t backoff_base_ms) = 0;

@@ -17,7 +17,8 @@ inline constexpr std::string_view kInsertJob =
     "WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING ";
 inline constexpr std::string_view kJobByIdempotency =
     " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.idempotency_key = $2";
-inline constexpr std::string_view kJobById = " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.id = $2::uuid";
+inline constexpr std::string_view kJobById =
+    " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.id = $2::uuid";
 inline constexpr std::string_view kJobPage =
     " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.seq > $2 AND ($3::text IS NULL OR "
     "j.status = $3) AND ($4::text IS NULL OR j.kind = $4) ORDER BY j.seq LIMIT $5";

@@ -19,7 +19,8 @@ inline constexpr std::string_view kModelFrom =
 inline constexpr std::string_view kInsertModel =
     "INSERT INTO models (tenant_id, name, type, algorithm, hyperparameters, description) "
     "VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6) RETURNING id::text";
-inline constexpr std::string_view kWhereModelId = "WHERE m.tenant_id = $1::uuid AND m.id = $2::uuid";
+inline constexpr std::string_view kWhereModelId =
+    "WHERE m.tenant_id = $1::uuid AND m.id = $2::uuid";
 inline constexpr std::string_view kWhereModelName = "WHERE m.tenant_id = $1::uuid AND m.name = $2";
 inline constexpr std::string_view kWhereModelDefault =
     "WHERE m.tenant_id = $1::uuid AND m.is_default";
@@ -65,7 +66,8 @@ inline constexpr std::string_view kCurrentDeployment =
 inline constexpr std::string_view kInsertDeployment =
     "INSERT INTO model_deployments (tenant_id, model_id, version_id) VALUES ($1::uuid, "
     "$2::uuid, $3::uuid)";
-inline constexpr std::string_view kDeleteDeployment = "DELETE FROM model_deployments WHERE tenant_id = $1::uuid AND id = $2";
+inline constexpr std::string_view kDeleteDeployment =
+    "DELETE FROM model_deployments WHERE tenant_id = $1::uuid AND id = $2";
 inline constexpr std::string_view kRetireVersion =
     "UPDATE model_versions SET status = 'retired' WHERE tenant_id = $1::uuid AND id = $2::uuid "
     "AND status = 'deployed'";

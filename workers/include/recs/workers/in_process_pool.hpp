@@ -30,7 +30,8 @@ public:
                                             const std::string& user_id,
                                             const std::vector<std::string>& items) override;
     std::vector<core::RankedItem> Related(const core::ServingTarget& target,
-                                          const std::string& item_id, size_t limit) override;
+                                          const std::string& item_id,
+                                          size_t limit) override;
     nlohmann::json Status() override;
 
     size_t loaded() const;

@@ -34,7 +34,8 @@ struct TrainDeps {
 /// asked), writes the artifact and records a model version. Idempotent: a repeated delivery
 /// of a job that already made its version returns that version. Throws core::Error
 /// (kUnprocessable / kNotFound: not retryable; others: retryable).
-nlohmann::json RunTrainJob(const core::Job& job, const TrainDeps& deps,
+nlohmann::json RunTrainJob(const core::Job& job,
+                           const TrainDeps& deps,
                            const std::function<void(double)>& progress,
                            const std::atomic<bool>* cancel);
 

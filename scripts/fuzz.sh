@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fuzzes the model artifact loader with libFuzzer for N seconds (default 60).
+#   scripts/fuzz.sh [SECONDS]
+# Configures build-fuzz with clang++ (ASan + UBSan + fuzzer coverage), builds only the fuzzer and
+# a seed-corpus generator, writes valid artifacts of every algorithm as seeds, then runs.
+set -euo pipefail
+seconds="${1:-60}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="$root/build-fuzz"
+
+if ! command -v clang++ >/dev/null || ! dpkg -s libclang-rt-14-dev >/dev/null 2>&1; then
+  echo "installing clang and libclang-rt-14-dev" >&2
+  apt-get install -y clang libclang-rt-14-dev
+fi
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DRECS_FUZZ=ON -DRECS_BUILD_TESTS=OFF -DRECS_BUILD_BENCH=OFF \
+  -DRECS_SANITIZE="address;undefined" -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" >/dev/null
+cmake --build "$build" --target artifact_fuzzer make_seed_corpus -j2
+
+corpus="$build/fuzz-corpus"
+seeds="$build/fuzz-seeds"
+mkdir -p "$corpus" "$seeds"
+ASAN_OPTIONS=detect_leaks=0 "$build/bin/make_seed_corpus" "$seeds"
+echo "seeds: $(ls "$seeds" | wc -l) files; fuzzing for ${seconds}s" >&2
+ASAN_OPTIONS=detect_leaks=1 "$build/bin/artifact_fuzzer" "$corpus" "$seeds" \
+  -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1
