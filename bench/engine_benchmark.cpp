@@ -29,8 +29,8 @@ double PeakRssMb() {
 
 /// `n` interactions of `users` users over `items` items; item popularity follows a power law
 /// (p(i) ~ 1 / (i + 10)^exponent), users are drawn uniformly.
-std::vector<Interaction> Synthetic(size_t n, size_t users, size_t items, double exponent,
-                                   uint64_t seed) {
+std::vector<Interaction> Synthetic(
+    size_t n, size_t users, size_t items, double exponent, uint64_t seed) {
     std::vector<double> cdf(items);
     double acc = 0;
     for (size_t i = 0; i < items; ++i) {
@@ -43,9 +43,11 @@ std::vector<Interaction> Synthetic(size_t n, size_t users, size_t items, double 
     std::vector<Interaction> out;
     out.reserve(n);
     for (size_t t = 0; t < n; ++t) {
-        size_t i = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), uni(rng)) - cdf.begin());
-        out.push_back({"u" + std::to_string(user(rng)), "i" + std::to_string(std::min(i, items - 1)),
-                       1.f, static_cast<int64_t>(t), ""});
+        size_t i =
+            static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), uni(rng)) - cdf.begin());
+        out.push_back({"u" + std::to_string(user(rng)),
+                       "i" + std::to_string(std::min(i, items - 1)), 1.f, static_cast<int64_t>(t),
+                       ""});
     }
     return out;
 }
@@ -130,13 +132,43 @@ void BM_TopKExact(benchmark::State& state) {
     size_t q = 0;
     for (auto _ : state) {
         auto t0 = std::chrono::steady_clock::now();
-        auto top = recs::engine::ExactTopK(e.items.data(), e.n, e.dim, &e.queries[(q++ % 1000) * e.dim], 10);
+        auto top = recs::engine::ExactTopK(e.items.data(), e.n, e.dim,
+                                           &e.queries[(q++ % 1000) * e.dim], 10);
         benchmark::DoNotOptimize(top);
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
     }
     ReportLatency(state, us);
 }
 BENCHMARK(BM_TopKExact)->Unit(benchmark::kMicrosecond)->Iterations(2000);
+
+void BM_TopKExactHalf(benchmark::State& state) {
+    const auto& e = Emb();
+    static const recs::engine::ExactIndex index(e.items.data(), e.n, e.dim);
+    std::vector<double> us;
+    size_t q = 0;
+    for (auto _ : state) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto top = index.Search(&e.queries[(q++ % 1000) * e.dim], 10);
+        benchmark::DoNotOptimize(top);
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
+    }
+    ReportLatency(state, us);
+    // Agreement with the float brute force (1.0 = identical top-10 sets).
+    double same = 0;
+    for (size_t i = 0; i < 200; ++i) {
+        auto a = index.Search(&e.queries[i * e.dim], 10);
+        auto b = recs::engine::ExactTopK(e.items.data(), e.n, e.dim, &e.queries[i * e.dim], 10);
+        for (const auto& x : a) {
+            for (const auto& y : b) same += x.first == y.first ? 1 : 0;
+        }
+    }
+    state.counters["agreement@10"] = same / 2000.0;
+}
+BENCHMARK(BM_TopKExactHalf)->Unit(benchmark::kMicrosecond)->Iterations(2000);
 
 void BM_TopKHnsw(benchmark::State& state) {
     const auto& e = Emb();
@@ -154,7 +186,9 @@ void BM_TopKHnsw(benchmark::State& state) {
         auto t0 = std::chrono::steady_clock::now();
         auto top = index->Search(&e.queries[(q++ % 1000) * e.dim], 10, ef);
         benchmark::DoNotOptimize(top);
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
     }
     ReportLatency(state, us);
     state.counters["recall@10"] = recs::engine::MeasureRecall(*index, e.items.data(), e.n, e.dim,
@@ -170,7 +204,8 @@ void ArtifactSizes(benchmark::State& state, const std::vector<Interaction>& data
             if (alg == "blend" || alg == "ltr" || (big && alg == "ease")) {
                 continue;  // composites are the sum of their parts; EASE refuses 20k items
             }
-            nlohmann::json hp = alg == "ials" ? nlohmann::json{{"epochs", 3}} : nlohmann::json::object();
+            nlohmann::json hp =
+                alg == "ials" ? nlohmann::json{{"epochs", 3}} : nlohmann::json::object();
             auto model = recs::engine::Train(alg, hp, data);
             state.counters[alg + "_MB"] = static_cast<double>(model->Serialize().size()) / 1e6;
         }

@@ -16,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-    std::string bytes = (data[0] & 1) != 0 ? recs::engine::WrapArtifactPayload(rest)
-                                           : std::string(rest);
+    std::string bytes =
+        (data[0] & 1) != 0 ? recs::engine::WrapArtifactPayload(rest) : std::string(rest);
     try {
         auto model = recs::engine::LoadModelFromBuffer(bytes);
         bool cold = false;

@@ -28,8 +28,7 @@ int main(int argc, char** argv) {
         } catch (const std::exception&) {
             continue;
         }
-        std::ofstream(std::string(argv[1]) + "/" + alg + ".raw", std::ios::binary)
-            << '\0' << bytes;
+        std::ofstream(std::string(argv[1]) + "/" + alg + ".raw", std::ios::binary) << '\0' << bytes;
         std::ofstream(std::string(argv[1]) + "/" + alg + ".payload", std::ios::binary)
             << '\1' << recs::engine::ArtifactPayload(bytes);
     }

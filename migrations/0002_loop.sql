@@ -13,7 +13,6 @@ CREATE TABLE events (
     received_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, event_id)
 );
-CREATE INDEX events_tenant_user ON events (tenant_id, user_id, ts);
 
 CREATE TABLE features (
     tenant_id   uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,

@@ -18,7 +18,10 @@ store::InsertResult EventIngestor::Submit(const core::TenantId& tenant,
     {
         std::lock_guard lock(mu_);
         pending_.push_back(p);
-        if (!leader_active_) leader_active_ = lead = true;
+        if (leaders_ < kMaxLeaders) {
+            ++leaders_;
+            lead = true;
+        }
     }
     if (lead) Drain();
     return fut.get();
@@ -30,7 +33,7 @@ void EventIngestor::Drain() {
         {
             std::lock_guard lock(mu_);
             if (pending_.empty()) {
-                leader_active_ = false;
+                --leaders_;
                 return;
             }
             batch.swap(pending_);
@@ -38,13 +41,19 @@ void EventIngestor::Drain() {
         std::map<std::string, std::vector<std::shared_ptr<Pending>>> by_tenant;
         for (auto& p : batch) by_tenant[p->tenant.value].push_back(p);
         for (auto& [tenant, group] : by_tenant) {
-            std::vector<core::Event> all;
-            for (auto& p : group) all.insert(all.end(), p->events.begin(), p->events.end());
+            // One caller's batch is written as it is; several are concatenated.
+            std::vector<core::Event> merged;
+            if (group.size() > 1)
+                for (auto& p : group)
+                    merged.insert(merged.end(), p->events.begin(), p->events.end());
+            const std::vector<core::Event>& all = group.size() > 1 ? merged : group[0]->events;
             try {
                 auto res = events_.Insert(core::TenantId{tenant}, all);
-                std::vector<core::Event> fresh;
-                for (size_t i = 0; i < all.size(); ++i)
-                    if (res.inserted[i]) fresh.push_back(all[i]);
+                std::vector<core::Event> dup_free;
+                if (res.duplicates > 0)
+                    for (size_t i = 0; i < all.size(); ++i)
+                        if (res.inserted[i]) dup_free.push_back(all[i]);
+                const auto& fresh = res.duplicates > 0 ? dup_free : all;
                 try {
                     stream_.Append(core::TenantId{tenant}, fresh);
                 } catch (const core::Error& e) {

@@ -11,8 +11,9 @@
 namespace recs::api {
 
 /// Stores events durably and appends them to the tenants' Redis streams. Concurrent callers
-/// are coalesced: one caller at a time (the leader) writes everything pending in one
-/// statement per tenant, so single-event requests under load do not cost one round trip each.
+/// are coalesced: up to kMaxLeaders callers at a time (leaders) each write everything pending
+/// in one statement per tenant, so single-event requests under load do not cost one round trip
+/// each, and big batches still write in parallel.
 class EventIngestor {
 public:
     EventIngestor(store::EventRepository& events, store::EventStream& stream)
@@ -34,7 +35,8 @@ private:
     store::EventStream& stream_;
     std::mutex mu_;
     std::vector<std::shared_ptr<Pending>> pending_;
-    bool leader_active_ = false;
+    static constexpr int kMaxLeaders = 4;
+    int leaders_ = 0;
 };
 
 }  // namespace recs::api

@@ -11,28 +11,94 @@
 
 namespace recs::engine {
 
-std::vector<Neighbor> ExactTopK(
-    const float* vectors, size_t n, size_t dim, const float* query, size_t k) {
-    thread_local std::vector<float> scores;
-    scores.resize(n);
-    detail::RowDots(vectors, n, dim, query, scores.data());
-    k = std::min(k, n);
-    std::vector<uint32_t> idx(n);
-    // Partial selection over indices: heap of size k.
-    std::vector<Neighbor> heap;
-    heap.reserve(k + 1);
+namespace {
+
+// Top-k of rows [begin, end) into `heap` (best first after sorting).
+void TopKRange(const float* vectors,
+               size_t begin,
+               size_t end,
+               size_t dim,
+               const float* query,
+               size_t k,
+               std::vector<Neighbor>& heap) {
+    constexpr size_t kBlock = 4096;
+    float scores[kBlock];
     auto worse = [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; };
-    for (uint32_t i = 0; i < n; ++i) {
-        if (heap.size() < k) {
-            heap.emplace_back(i, scores[i]);
-            std::push_heap(heap.begin(), heap.end(), worse);
-        } else if (k > 0 && scores[i] > heap.front().second) {
-            std::pop_heap(heap.begin(), heap.end(), worse);
-            heap.back() = {i, scores[i]};
-            std::push_heap(heap.begin(), heap.end(), worse);
+    heap.clear();
+    heap.reserve(k + 1);
+    for (size_t b = begin; b < end; b += kBlock) {
+        const size_t len = std::min(kBlock, end - b);
+        detail::RowDots(vectors + b * dim, len, dim, query, scores);
+        for (size_t t = 0; t < len; ++t) {
+            const auto i = static_cast<uint32_t>(b + t);
+            if (heap.size() < k) {
+                heap.emplace_back(i, scores[t]);
+                std::push_heap(heap.begin(), heap.end(), worse);
+            } else if (scores[t] > heap.front().second) {
+                std::pop_heap(heap.begin(), heap.end(), worse);
+                heap.back() = {i, scores[t]};
+                std::push_heap(heap.begin(), heap.end(), worse);
+            }
         }
     }
-    std::sort_heap(heap.begin(), heap.end(), worse);
+}
+
+}  // namespace
+
+std::vector<Neighbor> ExactTopK(
+    const float* vectors, size_t n, size_t dim, const float* query, size_t k) {
+    k = std::min(k, n);
+    std::vector<Neighbor> out;
+    if (k == 0) {
+        return out;
+    }
+    TopKRange(vectors, 0, n, dim, query, k, out);
+    std::sort(out.begin(), out.end(), [](const Neighbor& a, const Neighbor& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    out.resize(k);
+    return out;
+}
+
+ExactIndex::ExactIndex(const float* vectors, size_t n, size_t dim, size_t rescore)
+    : full_(vectors, vectors + n * dim), n_(n), dim_(dim), rescore_(rescore) {
+    half_.resize(n * dim);
+    if (!detail::ToHalf(vectors, n * dim, half_.data())) {
+        half_.clear();
+    }
+}
+
+std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k) const {
+    if (half_.empty()) {
+        return ExactTopK(full_.data(), n_, dim_, query, k);
+    }
+    constexpr size_t kBlock = 4096;
+    float scores[kBlock];
+    const size_t keep = std::min(n_, std::max(k, rescore_));
+    auto worse = [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; };
+    std::vector<Neighbor> heap;
+    heap.reserve(keep + 1);
+    for (size_t b = 0; b < n_; b += kBlock) {
+        const size_t len = std::min(kBlock, n_ - b);
+        detail::RowDotsHalf(half_.data() + b * dim_, len, dim_, query, scores);
+        for (size_t t = 0; t < len; ++t) {
+            if (heap.size() < keep) {
+                heap.emplace_back(static_cast<uint32_t>(b + t), scores[t]);
+                std::push_heap(heap.begin(), heap.end(), worse);
+            } else if (scores[t] > heap.front().second) {
+                std::pop_heap(heap.begin(), heap.end(), worse);
+                heap.back() = {static_cast<uint32_t>(b + t), scores[t]};
+                std::push_heap(heap.begin(), heap.end(), worse);
+            }
+        }
+    }
+    for (auto& h : heap) {
+        h.second = detail::Dot(full_.data() + static_cast<size_t>(h.first) * dim_, query, dim_);
+    }
+    std::sort(heap.begin(), heap.end(), [](const Neighbor& a, const Neighbor& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    heap.resize(std::min(k, heap.size()));
     return heap;
 }
 

@@ -44,7 +44,9 @@ public:
           parts_(std::move(parts)),
           weights_(std::move(weights)) {}
     std::string_view Algorithm() const override { return "blend"; }
-    void Score(int64_t user, std::span<const uint32_t> history, std::span<float> scores) const override {
+    void Score(int64_t user,
+               std::span<const uint32_t> history,
+               std::span<float> scores) const override {
         thread_local std::vector<float> part;
         std::fill(scores.begin(), scores.end(), 0.f);
         for (size_t g = 0; g < parts_.size(); ++g) {

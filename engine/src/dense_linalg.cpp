@@ -8,6 +8,8 @@
 extern "C" {
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info);
+void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info);
 }
 #endif
 
@@ -21,7 +23,17 @@ bool HaveBlas() {
 #endif
 }
 
-bool InvertSpd(std::vector<double>& a, size_t n) {
+namespace {
+
+#ifdef RECS_HAVE_OPENBLAS
+void Potrf(const char* u, const int* n, double* a, int* info) { dpotrf_(u, n, a, n, info); }
+void Potri(const char* u, const int* n, double* a, int* info) { dpotri_(u, n, a, n, info); }
+void Potrf(const char* u, const int* n, float* a, int* info) { spotrf_(u, n, a, n, info); }
+void Potri(const char* u, const int* n, float* a, int* info) { spotri_(u, n, a, n, info); }
+#endif
+
+template <typename T>
+bool InvertSpdImpl(std::vector<T>& a, size_t n) {
     if (n == 0) {
         return true;
     }
@@ -29,22 +41,22 @@ bool InvertSpd(std::vector<double>& a, size_t n) {
     const int ni = static_cast<int>(n);
     int info = 0;
     const char uplo = 'L';
-    dpotrf_(&uplo, &ni, a.data(), &ni, &info);
+    Potrf(&uplo, &ni, a.data(), &info);
     if (info != 0) {
         return false;
     }
-    dpotri_(&uplo, &ni, a.data(), &ni, &info);
+    Potri(&uplo, &ni, a.data(), &info);
     if (info != 0) {
         return false;
     }
 #else
-    Eigen::Map<Eigen::MatrixXd> m(a.data(), static_cast<Eigen::Index>(n),
-                                  static_cast<Eigen::Index>(n));
-    Eigen::LLT<Eigen::MatrixXd> llt(m.selfadjointView<Eigen::Lower>());
+    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+    Eigen::Map<M> m(a.data(), static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(n));
+    Eigen::LLT<M> llt(m.template selfadjointView<Eigen::Lower>());
     if (llt.info() != Eigen::Success) {
         return false;
     }
-    m = llt.solve(Eigen::MatrixXd::Identity(m.rows(), m.cols()));
+    m = llt.solve(M::Identity(m.rows(), m.cols()));
 #endif
     // Mirror the lower triangle into the upper one.
     for (size_t j = 0; j < n; ++j) {
@@ -54,6 +66,11 @@ bool InvertSpd(std::vector<double>& a, size_t n) {
     }
     return true;
 }
+
+}  // namespace
+
+bool InvertSpd(std::vector<double>& a, size_t n) { return InvertSpdImpl(a, n); }
+bool InvertSpd(std::vector<float>& a, size_t n) { return InvertSpdImpl(a, n); }
 
 void GramLower(const float* a, size_t m, size_t n, float* c) {
 #ifdef RECS_HAVE_OPENBLAS

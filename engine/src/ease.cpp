@@ -15,6 +15,7 @@ struct EaseConfig {
     double lambda = 500;
     int64_t max_items = 20000;
     int64_t neighbors = 1024;
+    bool double_precision = false;
 };
 
 /// EASE (Steck 2019): B = I - P diagMat(1/diag(P)), P = (X^T X + lambda I)^-1, diag(B) = 0.
@@ -75,12 +76,14 @@ private:
 
 }  // namespace
 
-/// Computes the dense EASE weight matrix (row-major n x n floats, zero diagonal).
-std::vector<float> EaseWeights(const InteractionMatrix& m,
-                               double lambda,
-                               int64_t max_items,
-                               const TrainContext& ctx,
-                               nlohmann::json* timings) {
+namespace {
+
+template <typename T>
+std::vector<float> EaseWeightsT(const InteractionMatrix& m,
+                                double lambda,
+                                int64_t max_items,
+                                const TrainContext& ctx,
+                                nlohmann::json* timings) {
     auto t0 = std::chrono::steady_clock::now();
     auto lap = [&t0, timings](const char* name) {
         auto t1 = std::chrono::steady_clock::now();
@@ -98,17 +101,17 @@ std::vector<float> EaseWeights(const InteractionMatrix& m,
                               " (raise it or use ials/item_knn)",
                           "hyperparameters.max_items");
     }
-    std::vector<double> g(n * n, 0.0);
+    std::vector<T> g(n * n, T{0});
     // Gram matrix X^T X, one column per item: walk the item's users and their rows, so that
     // the accumulated column (n doubles) stays in cache. Columns are independent -> threads.
     const Csr& x = m.by_user;
     const Csr& xt = m.by_item;
     std::atomic<size_t> done{0};
     ParallelFor(n, ThreadCount(0), 16, [&](size_t j, int tid) {
-        double* col = g.data() + j * n;
+        T* col = g.data() + j * n;
         for (uint64_t p = xt.offsets[j]; p < xt.offsets[j + 1]; ++p) {
             const uint32_t u = xt.indices[p];
-            const double wj = xt.values[p];
+            const T wj = xt.values[p];
             for (uint64_t q = x.offsets[u]; q < x.offsets[u + 1]; ++q) {
                 col[x.indices[q]] += wj * x.values[q];
             }
@@ -119,7 +122,7 @@ std::vector<float> EaseWeights(const InteractionMatrix& m,
         }
     });
     for (size_t i = 0; i < n; ++i) {
-        g[i * n + i] += lambda;
+        g[i * n + i] += static_cast<T>(lambda);
     }
     Checkpoint(ctx, 0.2);
     lap("gram_seconds");
@@ -137,7 +140,7 @@ std::vector<float> EaseWeights(const InteractionMatrix& m,
     }
     std::vector<float> w(n * n);
     ParallelFor(n, ThreadCount(0), 64, [&](size_t i, int) {
-        const double* col = g.data() + i * n;
+        const T* col = g.data() + i * n;
         float* row = w.data() + i * n;
         for (size_t j = 0; j < n; ++j) {
             row[j] = static_cast<float>(col[j] * inv_diag[j]);
@@ -146,6 +149,20 @@ std::vector<float> EaseWeights(const InteractionMatrix& m,
     });
     lap("weights_seconds");
     return w;
+}
+
+}  // namespace
+
+/// Computes the dense EASE weight matrix (row-major n x n floats, zero diagonal), with the
+/// Gram matrix and its inverse in single or double precision.
+std::vector<float> EaseWeights(const InteractionMatrix& m,
+                               double lambda,
+                               int64_t max_items,
+                               bool double_precision,
+                               const TrainContext& ctx,
+                               nlohmann::json* timings) {
+    return double_precision ? EaseWeightsT<double>(m, lambda, max_items, ctx, timings)
+                            : EaseWeightsT<float>(m, lambda, max_items, ctx, timings);
 }
 
 namespace {
@@ -208,11 +225,13 @@ Trainer Parse(Params& p) {
     c.lambda = p.Number("lambda", 500, 1e-6, 1e9);
     c.max_items = p.Int("max_items", 20000, 1, 100000);
     c.neighbors = p.Int("neighbors", 1024, 0, 100000);
+    c.double_precision = p.Enum("precision", "float", {"float", "double"}) == "double";
     return [c](const InteractionMatrix& m, std::shared_ptr<const Catalog> cat,
                const TrainContext& ctx) {
         const size_t n = m.items.size();
         nlohmann::json info{{"algorithm", "ease"}};
-        std::vector<float> w = EaseWeights(m, c.lambda, c.max_items, ctx, &info["timings"]);
+        std::vector<float> w =
+            EaseWeights(m, c.lambda, c.max_items, c.double_precision, ctx, &info["timings"]);
         if (c.neighbors == 0 || static_cast<size_t>(c.neighbors) >= n) {
             info["pruning"] = {{"neighbors", 0}, {"kept_weight_fraction", 1.0}};
             return std::make_unique<EaseModel>(std::move(cat), std::move(info), Csr{},

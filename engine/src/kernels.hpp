@@ -20,6 +20,11 @@ float Dot(const float* a, const float* b, size_t n);
 /// out[r] = dot(m[r * cols ...], x) for r in [0, rows): scores of all items at once.
 void RowDots(const float* m, size_t rows, size_t cols, const float* x, float* out);
 
+/// As RowDots over IEEE half-precision rows (bits in uint16_t); false if unsupported.
+bool RowDotsHalf(const uint16_t* m, size_t rows, size_t cols, const float* x, float* out);
+/// Converts floats to IEEE half-precision bits; false if unsupported.
+bool ToHalf(const float* in, size_t n, uint16_t* out);
+
 /// One iALS row update (Hu, Koren, Volinsky 2008) by conjugate gradient, as in `implicit`:
 /// solves (gram + sum_i c_i' y_i y_i^T) x = sum_i (1 + c_i') y_i with c_i' = alpha * w_i,
 /// warm-started from x. `gram` is f x f (regularisation on its diagonal), `y` the other

@@ -29,7 +29,7 @@ struct LtrConfig {
     double subsample = 0.8;
     double min_child_weight = 1;
     std::string objective = "rank:ndcg";
-    bool refit = false;
+    bool refit = true;
     std::string ranker = "linear";
     nlohmann::json generators;  // algorithm -> hyperparameters
     Trainer ease, knn, ials;
@@ -132,8 +132,7 @@ public:
             scores[h] = -1e6f;
         }
         std::vector<float> pred;
-        static const bool ease_only = std::getenv("RECS_LTR_EASEONLY") != nullptr;
-        if (linear_.size() == kLinearTerms && !ease_only) {
+        if (linear_.size() == kLinearTerms) {
             pred.resize(rows.items.size());
             float t[kLinearTerms];
             for (size_t r = 0; r < rows.items.size(); ++r) {
@@ -144,7 +143,7 @@ public:
                 }
                 pred[r] = v;
             }
-        } else if (booster_->trained() && !ease_only) {
+        } else if (booster_->trained()) {
             booster_->Predict(rows.x, rows.items.size(), pred);
         } else {
             pred.resize(rows.items.size());
@@ -316,7 +315,7 @@ Trainer Parse(Params& p) {
     c.eta = p.Number("eta", 0.05, 1e-4, 1);
     c.subsample = p.Number("subsample", 0.8, 0.1, 1);
     c.min_child_weight = p.Number("min_child_weight", 10, 0, 1e6);
-    c.refit = p.Bool("refit", false);
+    c.refit = p.Bool("refit", true);
     c.ranker = p.Enum("ranker", "linear", {"linear", "xgboost"});
     c.objective = p.Enum("objective", "rank:ndcg", {"rank:ndcg", "rank:pairwise", "rank:map"});
     auto sub = [&p](const std::string& name, nlohmann::json def) {

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -60,6 +58,20 @@ TimeStats TimeStats::FromMatrix(const InteractionMatrix& m) {
             t.user_mean[u] = static_cast<float>(sum / static_cast<double>(n));
         }
     }
+    t.item_offsets.assign(m.by_item.offsets.begin(), m.by_item.offsets.end());
+    t.item_times.resize(m.by_item.nnz());
+    {
+        std::vector<uint64_t> pos(m.by_item.offsets.begin(), m.by_item.offsets.end() - 1);
+        for (uint32_t u = 0; u < nu; ++u) {
+            for (uint64_t p = m.by_user.offsets[u]; p < m.by_user.offsets[u + 1]; ++p) {
+                t.item_times[pos[m.by_user.indices[p]]++] = static_cast<float>(m.times[p]) / kDay;
+            }
+        }
+        for (size_t i = 0; i < ni; ++i) {
+            std::sort(t.item_times.begin() + static_cast<ptrdiff_t>(t.item_offsets[i]),
+                      t.item_times.begin() + static_cast<ptrdiff_t>(t.item_offsets[i + 1]));
+        }
+    }
     for (size_t i = 0; i < ni; ++i) {
         t.item_mean[i] = item_n[i] > 0 ? static_cast<float>(item_sum[i] / item_n[i]) : 0.f;
         if (item_n[i] == 0) {
@@ -69,7 +81,19 @@ TimeStats TimeStats::FromMatrix(const InteractionMatrix& m) {
     return t;
 }
 
+float TimeStats::ShareWithin(uint32_t item, float from, float to) const {
+    const float* b = item_times.data() + item_offsets[item];
+    const float* e = item_times.data() + item_offsets[item + 1];
+    if (b == e) {
+        return 0.f;
+    }
+    const auto n = std::upper_bound(b, e, to) - std::lower_bound(b, e, from);
+    return static_cast<float>(n) / static_cast<float>(e - b);
+}
+
 void TimeStats::Save(ArtifactWriter& w) const {
+    w.Vector(item_offsets);
+    w.Vector(item_times);
     w.Vector(user_first);
     w.Vector(user_last);
     w.Vector(user_mean);
@@ -79,6 +103,13 @@ void TimeStats::Save(ArtifactWriter& w) const {
 
 TimeStats TimeStats::Load(ArtifactReader& r, size_t users, size_t items) {
     TimeStats t;
+    t.item_offsets = r.Vector<uint64_t>();
+    t.item_times = r.Vector<float>();
+    if (t.item_offsets.size() != items + 1 || t.item_offsets.front() != 0 ||
+        t.item_offsets.back() != t.item_times.size() ||
+        !std::is_sorted(t.item_offsets.begin(), t.item_offsets.end())) {
+        ArtifactReader::Fail("ranker item times disagree with the catalogue");
+    }
     t.user_first = r.Vector<float>();
     t.user_last = r.Vector<float>();
     t.user_mean = r.Vector<float>();
@@ -188,25 +219,18 @@ void BuildFeatures(const Generators& g,
         f[13] = static_cast<float>(user_pop);
         f[14] = pop_pct - static_cast<float>(user_pop);
         f[15] = (er[r] + kr[r] + ar[r]) / 3.f;
-        static const char* drop = std::getenv("RECS_LTR_DROP");
-        if (drop != nullptr) {
-            for (const char* q = drop; *q != 0;) {
-                char* end = nullptr;
-                long idx = std::strtol(q, &end, 10);
-                if (end == q) break;
-                if (idx >= 0 && idx < 16) f[idx] = NAN;
-                q = *end == ',' ? end + 1 : end;
-            }
-        }
-        if (time_user >= 0 && (drop == nullptr || std::strstr(drop, "T") == nullptr)) {
+        if (time_user >= 0) {
             const auto tu = static_cast<size_t>(time_user);
             f[16] = times.item_mean[item] - times.user_mean[tu];
             f[17] = times.item_first[item] - times.user_last[tu];
             f[18] = times.user_last[tu] - times.user_first[tu];
             f[19] = times.item_mean[item] - times.user_last[tu];
             f[20] = times.user_mean[tu] - times.item_first[item];
+            f[21] = times.ShareWithin(item, times.user_first[tu] - 1.f, times.user_last[tu] + 1.f);
+            f[22] =
+                times.ShareWithin(item, times.user_first[tu] - 90.f, times.user_last[tu] + 90.f);
         } else {
-            for (size_t q = 16; q < 21; ++q) {
+            for (size_t q = 16; q < kNumFeatures; ++q) {
                 f[q] = NAN;
             }
         }
@@ -316,6 +340,8 @@ void LinearTerms(const float* f, float* t) {
     t[3] = f[10];
     t[4] = std::isfinite(f[17]) && f[17] > 0 ? 1.f : 0.f;
     t[5] = std::isfinite(f[19]) && f[19] > 0 ? 1.f : 0.f;
+    t[6] = std::isfinite(f[21]) ? f[21] : 0.f;
+    t[7] = std::isfinite(f[22]) ? f[22] : 0.f;
 }
 
 std::vector<float> FitLinear(const FeatureRows& all,

@@ -14,13 +14,18 @@ struct Generators {
     std::unique_ptr<BaseModel> ials;
 };
 
-inline constexpr size_t kNumFeatures = 21;
+inline constexpr size_t kNumFeatures = 23;
 
 /// Activity periods in days: when each user was active and when each item was consumed.
 /// Items released after a user left are unlikely; time features let the ranker learn that.
 struct TimeStats {
     std::vector<float> user_first, user_last, user_mean;
     std::vector<float> item_first, item_mean;
+    std::vector<uint64_t> item_offsets;  ///< item i's times: item_times[offsets[i]..[i+1])
+    std::vector<float> item_times;       ///< sorted ascending per item
+
+    /// Share of item i's events within [from, to] (days).
+    float ShareWithin(uint32_t item, float from, float to) const;
 
     static TimeStats FromMatrix(const InteractionMatrix& m);
     void Save(ArtifactWriter& w) const;
@@ -40,8 +45,9 @@ struct FeatureRows {
 
 /// Terms of the linear ranker, computed from one feature row: EASE, item-kNN and iALS scores
 /// (each divided by the user's maximum), item popularity percentile, and two time penalties
-/// (the item was first consumed after the user's last activity; its mean time is after it).
-inline constexpr size_t kLinearTerms = 6;
+/// (the item was first consumed after the user's last activity; its mean time is after it),
+/// and the share of the item's events inside the user's active period (+-1 and +-90 days).
+inline constexpr size_t kLinearTerms = 8;
 void LinearTerms(const float* features, float* terms);
 
 /// Fits linear weights (EASE weight fixed at 1) by coordinate ascent on the groups' nDCG@10.

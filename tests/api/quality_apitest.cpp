@@ -81,7 +81,8 @@ TEST(Quality, ApiAnswersMatchTheOfflineEvaluation) {
         json reqs = json::array();
         for (size_t i = off; i < std::min(users.size(), off + 500); ++i)
             reqs.push_back({{"user_id", users[i]}, {"limit", 10}, {"model", "ease"}});
-        auto r = srv.Json(srv.Call("POST", "/v1/recs/batch/predict", key, json{{"requests", reqs}}.dump()));
+        auto r = srv.Json(
+            srv.Call("POST", "/v1/recs/batch/predict", key, json{{"requests", reqs}}.dump()));
         ASSERT_EQ(r["results"].size(), reqs.size());
         for (size_t i = 0; i < reqs.size(); ++i) {
             const auto& rel = test_items[users[off + i]];
@@ -114,9 +115,10 @@ TEST(Quality, ApiAnswersMatchTheOfflineEvaluation) {
     }
     auto model = engine::Train("ease", hp, train);
     auto offline = engine::Evaluate(*model, train, split.test, 10);
-    std::printf("quality: API nDCG@10 %.4f precision@10 %.4f over %zu users; offline nDCG@10 "
-                "%.4f precision@10 %.4f over %zu users\n",
-                ndcg, precision, users.size(), offline.ndcg, offline.precision, offline.users);
+    std::printf(
+        "quality: API nDCG@10 %.4f precision@10 %.4f over %zu users; offline nDCG@10 "
+        "%.4f precision@10 %.4f over %zu users\n",
+        ndcg, precision, users.size(), offline.ndcg, offline.precision, offline.users);
     EXPECT_EQ(users.size(), offline.users);
     EXPECT_NEAR(ndcg, offline.ndcg, 0.005);
     EXPECT_NEAR(precision, offline.precision, 0.005);

@@ -61,8 +61,9 @@ TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
                   events.begin() + static_cast<long>(std::min(events.size(), off + 6000)));
         ASSERT_EQ(srv.Call("POST", "/v1/recs/events/bulk", key, part.dump()).status, 200);
     }
-    auto model = srv.Json(srv.Call("POST", "/v1/recs/models", key,
-                                   R"({"name":"slow","algorithm":"ials","hyperparameters":{"factors":96,"epochs":120,"threads":1}})"));
+    auto model = srv.Json(srv.Call(
+        "POST", "/v1/recs/models", key,
+        R"({"name":"slow","algorithm":"ials","hyperparameters":{"factors":96,"epochs":120,"threads":1}})"));
     pid_t first = SpawnWorker("/tmp/recs-worker-a.log");
     auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
                                  json{{"model_id", model["id"]}, {"holdout", 0}}.dump()));
@@ -86,8 +87,8 @@ TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
     sched.Stop();
     EXPECT_EQ(done["status"], "succeeded") << done.dump();
     EXPECT_EQ(done["attempts"], 2) << done.dump();
-    auto versions = srv.Json(srv.Call("GET", "/v1/recs/models/" + model["id"].get<std::string>() +
-                                             "/versions", key));
+    auto versions = srv.Json(
+        srv.Call("GET", "/v1/recs/models/" + model["id"].get<std::string>() + "/versions", key));
     EXPECT_EQ(versions["items"].size(), 1u);  // one version despite two deliveries
 }
 

@@ -1,4 +1,5 @@
 #include <nlohmann/json.hpp>
+#include <pqxx/tablewriter>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -14,7 +15,65 @@ namespace {
 using nlohmann::json;
 namespace q = pg;
 
-json Opt(const std::optional<std::string>& s) { return s ? json(*s) : json(); }
+// COPY text format: backslash escapes, \N for NULL.
+void CopyField(std::string& line, std::string_view v) {
+    for (char c : v) {
+        switch (c) {
+            case '\\':
+                line += "\\\\";
+                break;
+            case '\t':
+                line += "\\t";
+                break;
+            case '\n':
+                line += "\\n";
+                break;
+            case '\r':
+                line += "\\r";
+                break;
+            default:
+                line.push_back(c);
+        }
+    }
+}
+void CopyOpt(std::string& line, const std::optional<std::string>& v) {
+    if (v)
+        CopyField(line, *v);
+    else
+        line += "\\N";
+}
+
+std::string CopyLine(const core::Event& e) {
+    std::string line;
+    line.reserve(96);
+    CopyField(line, e.event_id);
+    line.push_back('\t');
+    CopyField(line, e.type);
+    line.push_back('\t');
+    CopyField(line, e.user_id);
+    line.push_back('\t');
+    CopyOpt(line, e.item_id);
+    line.push_back('\t');
+    line += std::to_string(e.timestamp_ms);
+    line.push_back('\t');
+    CopyOpt(line, e.session_id);
+    line.push_back('\t');
+    CopyOpt(line, e.request_id);
+    line.push_back('\t');
+    if (e.value) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", *e.value);
+        line += buf;
+    } else {
+        line += "\\N";
+    }
+    line.push_back('\t');
+    if (e.metadata.is_null())
+        line += "\\N";
+    else
+        CopyField(line, e.metadata.dump(-1, ' ', false, json::error_handler_t::replace));
+    return line;
+}
 
 class PgEventRepository final : public EventRepository {
 public:
@@ -26,24 +85,23 @@ public:
         InsertResult out;
         out.inserted.assign(events.size(), false);
         if (events.empty()) return out;
-        json rows = json::array();
-        for (const auto& e : events) {
-            rows.push_back({{"event_id", e.event_id},
-                            {"type", e.type},
-                            {"user_id", e.user_id},
-                            {"item_id", Opt(e.item_id)},
-                            {"ts", e.timestamp_ms},
-                            {"session_id", Opt(e.session_id)},
-                            {"request_id", Opt(e.request_id)},
-                            {"value", e.value ? json(*e.value) : json()},
-                            {"metadata", e.metadata}});
-        }
         std::unordered_set<std::string> fresh;
         WithConnection(pool_, "events.insert", [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);  // one statement: atomic on its own
-            auto r = tx.exec_params(std::string(q::kInsertEvents), tenant.value,
-                                    rows.dump(-1, ' ', false, json::error_handler_t::replace));
+            pqxx::work tx(c);
+            tx.exec(std::string(q::kCreateStage));
+            {
+                // tablewriter is deprecated in libpqxx 6.4 but is the only public raw-line COPY.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+                pqxx::tablewriter w(tx, "events_stage");
+#pragma GCC diagnostic pop
+                for (const auto& e : events) w.write_raw_line(CopyLine(e));
+                w.complete();
+            }
+            auto r = tx.exec_params(std::string(q::kInsertFromStage), tenant.value);
+            fresh.reserve(r.size());
             for (const auto& row : r) fresh.insert(row[0].as<std::string>());
+            tx.commit();
         });
         for (size_t i = 0; i < events.size(); ++i) {
             auto it = fresh.find(events[i].event_id);

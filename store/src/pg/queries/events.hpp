@@ -4,14 +4,16 @@
 
 namespace recs::store::pg {
 
-inline constexpr std::string_view kInsertEvents =
+// Bulk path: COPY into a per-connection staging table, then one INSERT ... SELECT.
+inline constexpr std::string_view kCreateStage =
+    "CREATE TEMP TABLE IF NOT EXISTS events_stage (event_id text, type text, user_id text, "
+    "item_id text, ts_ms bigint, session_id text, request_id text, value double precision, "
+    "metadata jsonb) ON COMMIT DELETE ROWS";
+inline constexpr std::string_view kInsertFromStage =
     "INSERT INTO events (tenant_id, event_id, type, user_id, item_id, ts, session_id, "
     "request_id, value, metadata) "
-    "SELECT $1::uuid, x.event_id, x.type, x.user_id, x.item_id, "
-    "to_timestamp(x.ts / 1000.0), x.session_id, x.request_id, x.value, x.metadata "
-    "FROM jsonb_to_recordset($2::jsonb) AS x(event_id text, type text, user_id text, "
-    "item_id text, ts bigint, session_id text, request_id text, value double precision, "
-    "metadata jsonb) "
+    "SELECT $1::uuid, event_id, type, user_id, item_id, to_timestamp(ts_ms / 1000.0), "
+    "session_id, request_id, value, metadata FROM events_stage "
     "ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING event_id";
 
 inline constexpr std::string_view kSelectEvent =
