@@ -11,7 +11,7 @@
 namespace recs::api {
 
 /// Stores events durably and appends them to the tenants' Redis streams. Concurrent callers
-/// are coalesced: up to kMaxLeaders callers at a time (leaders) each write everything pending
+/// are coalesced: up to kMaxLeaders (2) callers at a time (leaders) each write everything pending
 /// in one statement per tenant, so single-event requests under load do not cost one round trip
 /// each, and big batches still write in parallel.
 class EventIngestor {
@@ -35,7 +35,7 @@ private:
     store::EventStream& stream_;
     std::mutex mu_;
     std::vector<std::shared_ptr<Pending>> pending_;
-    static constexpr int kMaxLeaders = 4;
+    static constexpr int kMaxLeaders = 2;
     int leaders_ = 0;
 };
 

@@ -65,10 +65,13 @@ bool Csr::Valid() const {
         offsets.back() != indices.size() || values.size() != indices.size()) {
         return false;
     }
+    // Offsets first (monotonic, hence bounded by back()), then the entries they delimit.
     for (uint32_t r = 0; r < rows; ++r) {
         if (offsets[r] > offsets[r + 1]) {
             return false;
         }
+    }
+    for (uint32_t r = 0; r < rows; ++r) {
         for (uint64_t p = offsets[r]; p < offsets[r + 1]; ++p) {
             if (indices[p] >= cols || (p > offsets[r] && indices[p] <= indices[p - 1]) ||
                 !std::isfinite(values[p])) {

@@ -340,8 +340,6 @@ void LinearTerms(const float* f, float* t) {
     t[3] = f[10];
     t[4] = std::isfinite(f[17]) && f[17] > 0 ? 1.f : 0.f;
     t[5] = std::isfinite(f[19]) && f[19] > 0 ? 1.f : 0.f;
-    t[6] = std::isfinite(f[21]) ? f[21] : 0.f;
-    t[7] = std::isfinite(f[22]) ? f[22] : 0.f;
 }
 
 std::vector<float> FitLinear(const FeatureRows& all,

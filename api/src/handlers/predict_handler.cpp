@@ -221,7 +221,9 @@ void RegisterPredictRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto p = core::Scope::kPredict;
     auto add = [&](const char* m, const char* path, Response (*fn)(Services&, Request&)) {
-        router.Add({m, path, t, p, false, [&s, fn](Request& req) { return fn(s, req); }});
+        RouteSpec spec{m, path, t, p, false, [&s, fn](Request& req) { return fn(s, req); }};
+        spec.try_inline = true;  // read-only: answered on the reactor when all is cached
+        router.Add(std::move(spec));
     };
     add("POST", "/v1/recs/predict", Predict);
     add("GET", "/v1/recs/users/{user_id}", User);

@@ -86,7 +86,55 @@ public:
         out.inserted.assign(events.size(), false);
         if (events.empty()) return out;
         std::unordered_set<std::string> fresh;
+        if (events.size() < kCopyThreshold) {
+            InsertSmall(tenant, events, fresh);
+        } else {
+            InsertCopy(tenant, events, fresh);
+        }
+        for (size_t i = 0; i < events.size(); ++i) {
+            auto it = fresh.find(events[i].event_id);
+            if (it != fresh.end()) {
+                out.inserted[i] = true;
+                fresh.erase(it);  // a repeat later in the batch is a duplicate
+                ++out.accepted;
+            } else {
+                ++out.duplicates;
+            }
+        }
+        return out;
+    }
+
+private:
+    static constexpr size_t kCopyThreshold = 200;
+
+    void InsertSmall(const core::TenantId& tenant,
+                     const std::vector<core::Event>& events,
+                     std::unordered_set<std::string>& fresh) {
+        auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(); };
+        json rows = json::array();
+        for (const auto& e : events) {
+            rows.push_back({{"event_id", e.event_id},
+                            {"type", e.type},
+                            {"user_id", e.user_id},
+                            {"item_id", opt(e.item_id)},
+                            {"ts", e.timestamp_ms},
+                            {"session_id", opt(e.session_id)},
+                            {"request_id", opt(e.request_id)},
+                            {"value", e.value ? json(*e.value) : json()},
+                            {"metadata", e.metadata}});
+        }
         WithConnection(pool_, "events.insert", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);  // one statement: atomic on its own
+            auto r = tx.exec_params(std::string(q::kInsertEventsJson), tenant.value,
+                                    rows.dump(-1, ' ', false, json::error_handler_t::replace));
+            for (const auto& row : r) fresh.insert(row[0].as<std::string>());
+        });
+    }
+
+    void InsertCopy(const core::TenantId& tenant,
+                    const std::vector<core::Event>& events,
+                    std::unordered_set<std::string>& fresh) {
+        WithConnection(pool_, "events.insert_copy", [&](pqxx::connection& c) {
             pqxx::work tx(c);
             tx.exec(std::string(q::kCreateStage));
             {
@@ -103,19 +151,9 @@ public:
             for (const auto& row : r) fresh.insert(row[0].as<std::string>());
             tx.commit();
         });
-        for (size_t i = 0; i < events.size(); ++i) {
-            auto it = fresh.find(events[i].event_id);
-            if (it != fresh.end()) {
-                out.inserted[i] = true;
-                fresh.erase(it);  // a repeat later in the batch is a duplicate
-                ++out.accepted;
-            } else {
-                ++out.duplicates;
-            }
-        }
-        return out;
     }
 
+public:
     std::optional<core::Event> Find(const core::TenantId& tenant,
                                     const std::string& event_id) override {
         std::optional<core::Event> out;

@@ -1,3 +1,5 @@
+#include "recs/engine/artifact.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -85,6 +87,36 @@ TEST(ArtifactTest, EveryAlgorithmRoundTrips) {
         EXPECT_EQ(model->Algorithm(), alg);
         EXPECT_EQ(model->Serialize(), bytes) << alg;
     }
+}
+
+// A payload behind a valid checksum whose sparse matrix offsets point past its entries
+// (found by the fuzzer: Csr::Valid read out of bounds before checking every offset).
+TEST(ArtifactTest, RejectsInconsistentMatrixBehindValidChecksum) {
+    std::string p;
+    auto put64 = [&p](uint64_t v) { p.append(reinterpret_cast<const char*>(&v), 8); };
+    auto put32 = [&p](uint32_t v) { p.append(reinterpret_cast<const char*>(&v), 4); };
+    auto str = [&](const std::string& s) {
+        put64(s.size());
+        p += s;
+    };
+    str("popularity");
+    str("{}");
+    put64(2);  // users
+    str("u1");
+    str("u2");
+    put64(1);  // items
+    str("i1");
+    put32(2);  // rows
+    put32(1);  // cols
+    put64(3);  // offsets 0, 100, 0
+    put64(0);
+    put64(100);
+    put64(0);
+    put64(0);  // no indices
+    put64(0);  // no values
+    put64(1);  // popularity
+    p.append("\0\0\x80\x3f", 4);
+    ExpectUnprocessable(WrapArtifactPayload(p));
 }
 
 }  // namespace

@@ -16,8 +16,8 @@ struct Config {
     std::string http_host = "0.0.0.0";
     std::string data_dir = "./data";
     std::string log_level = "info";
-    int http_threads = 2;     ///< Pistache reactor threads
-    int handler_threads = 8;  ///< threads for blocking (database/Redis) handler work
+    int http_threads = 2;      ///< Pistache reactor threads
+    int handler_threads = 64;  ///< threads for blocking handler work (cheap while they wait)
     size_t body_limit = 10 * 1024 * 1024;
     int drain_seconds = 20;  ///< bounded wait for in-flight requests on SIGTERM
     int key_cache_ttl_ms = 5000;

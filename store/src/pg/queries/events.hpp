@@ -16,6 +16,17 @@ inline constexpr std::string_view kInsertFromStage =
     "session_id, request_id, value, metadata FROM events_stage "
     "ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING event_id";
 
+// Small batches: one statement, no staging table.
+inline constexpr std::string_view kInsertEventsJson =
+    "INSERT INTO events (tenant_id, event_id, type, user_id, item_id, ts, session_id, "
+    "request_id, value, metadata) "
+    "SELECT $1::uuid, x.event_id, x.type, x.user_id, x.item_id, "
+    "to_timestamp(x.ts / 1000.0), x.session_id, x.request_id, x.value, x.metadata "
+    "FROM json_to_recordset($2::json) AS x(event_id text, type text, user_id text, "
+    "item_id text, ts bigint, session_id text, request_id text, value double precision, "
+    "metadata jsonb) "
+    "ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING event_id";
+
 inline constexpr std::string_view kSelectEvent =
     "SELECT event_id, type, user_id, item_id, (extract(epoch from ts) * 1000)::bigint, "
     "session_id, request_id, value, COALESCE(metadata::text, 'null'), "
