@@ -10,7 +10,8 @@ build="$root/build-fuzz"
 
 if ! command -v clang++ >/dev/null || ! dpkg -s libclang-rt-14-dev >/dev/null 2>&1; then
   echo "installing clang and libclang-rt-14-dev" >&2
-  apt-get install -y clang libclang-rt-14-dev
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
 fi
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
