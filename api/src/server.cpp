@@ -82,10 +82,41 @@ Request Convert(const Http::Request& in) {
     return r;
 }
 
+/// Runs a create handler under its Idempotency-Key, if the request has one.
+Response RunIdempotent(Server::State& st, const RouteSpec& route, Request& req) {
+    const std::string* key = req.Header("idempotency-key");
+    if (!key) return route.handler(req);
+    if (key->empty() || key->size() > 128)
+        throw core::Error(core::ErrorCode::kUnprocessable,
+                          "Idempotency-Key must be 1..128 characters", "Idempotency-Key");
+    std::string scope = (req.principal.tenant ? req.principal.tenant->value : "platform") + " " +
+                        req.method + " " + req.route;
+    std::string hash = core::Sha256Hex(req.body);
+    auto& repo = *st.services.idempotency;
+    if (auto prev = repo.Find(scope, *key)) {
+        if (prev->request_hash != hash)
+            throw core::Error(core::ErrorCode::kUnprocessable,
+                              "the Idempotency-Key was used before with a different request",
+                              "Idempotency-Key");
+        Response r = Response::Json(prev->status, prev->body);
+        r.headers.emplace_back("Idempotent-Replayed", "true");
+        return r;
+    }
+    Response r = route.handler(req);
+    if (r.status >= 200 && r.status < 300) {
+        // Secrets (a new API key) are shown once: never stored for replays.
+        auto body = nlohmann::json::parse(r.body, nullptr, false);
+        if (body.is_object()) body.erase("key");
+        repo.Save(scope, *key, {hash, r.status, body.is_discarded() ? r.body : body.dump()});
+    }
+    return r;
+}
+
 /// Runs the route: authentication, tenant context, handler; every failure becomes a problem.
 Response Execute(Server::State& st, const RouteSpec& route, Request& req) {
     try {
         req.principal = st.services.auth->Authenticate(req, route.auth, route.scope);
+        if (route.idempotent) return RunIdempotent(st, route, req);
         return route.handler(req);
     } catch (const core::WouldBlock&) {
         throw;  // the fast path gives up; the caller reruns the request on the pool
@@ -234,6 +265,7 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.redis = state_->deps.redis;
     s.tenants = store::MakePgTenantRepository(*s.pg);
     s.keys = store::MakePgKeyRepository(*s.pg);
+    s.idempotency = store::MakePgIdempotencyRepository(*s.pg);
     s.auth = std::make_unique<Authenticator>(*s.keys, *s.tenants, state_->deps.admin_key_hash,
                                              s.config.key_cache_ttl_ms);
     s.health = std::make_unique<HealthMonitor>(s.pg, s.redis, state_->deps.worker_status);

@@ -55,6 +55,7 @@ struct Services {
     store::RedisClient* redis = nullptr;
     std::unique_ptr<store::TenantRepository> tenants;
     std::unique_ptr<store::KeyRepository> keys;
+    std::unique_ptr<store::IdempotencyRepository> idempotency;
     std::unique_ptr<Authenticator> auth;
     std::unique_ptr<store::EventRepository> events;
     std::unique_ptr<store::EventStream> event_stream;

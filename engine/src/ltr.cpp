@@ -326,9 +326,11 @@ Trainer Parse(Params& p) {
         }
         return merged;
     };
-    c.generators["ease"] = sub("ease", {{"lambda", 250}, {"neighbors", 0}});
+    // Generator defaults: the values `recsplane eval --tune` picked on a validation split of
+    // ml-latest-small (never the test split).
+    c.generators["ease"] = sub("ease", {{"lambda", 300}, {"neighbors", 0}});
     c.generators["item_knn"] = sub("item_knn", {{"neighbors", 100}});
-    c.generators["ials"] = sub("ials", nlohmann::json::object());
+    c.generators["ials"] = sub("ials", {{"factors", 128}, {"alpha", 10}, {"regularization", 50}});
     c.ease = ParseSubModel("ease", c.generators["ease"], "ease");
     c.knn = ParseSubModel("item_knn", c.generators["item_knn"], "item_knn");
     c.ials = ParseSubModel("ials", c.generators["ials"], "ials");

@@ -364,8 +364,8 @@ std::vector<float> FitLinear(const FeatureRows& all,
         return GroupNdcg(scores, all.labels, groups, all.relevant, 10);
     };
     double best = evaluate(w);
-    const float grid[] = {-1.f,  -0.5f, -0.3f, -0.2f, -0.1f, -0.05f, 0.f,
-                          0.05f, 0.1f,  0.2f,  0.3f,  0.5f,  1.f};
+    const float grid[] = {-2.f, -1.f, -0.5f, -0.3f, -0.2f, -0.1f, -0.05f, 0.f, 0.05f,
+                          0.1f, 0.2f, 0.3f,  0.5f,  1.f,   1.5f,  2.f,    3.f};
     for (int pass = 0; pass < 3; ++pass) {
         bool changed = false;
         for (size_t j = 1; j < kLinearTerms; ++j) {

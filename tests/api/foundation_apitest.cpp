@@ -346,3 +346,35 @@ TEST_F(FoundationApiTest, LogsAreJsonLinesWithoutSecrets) {
 
 }  // namespace
 }  // namespace recs
+
+namespace recs {
+namespace {
+
+TEST_F(FoundationApiTest, IdempotencyKeyReplaysCreatesWithoutSecrets) {
+    auto a = srv().Call("POST", "/v1/recs/admin/tenants", admin(), R"({"name":"idem"})",
+                        {{"Idempotency-Key", "k-1"}});
+    ASSERT_EQ(a.status, 201);
+    auto b = srv().Call("POST", "/v1/recs/admin/tenants", admin(), R"({"name":"idem"})",
+                        {{"Idempotency-Key", "k-1"}});
+    EXPECT_EQ(b.status, 201);
+    EXPECT_EQ(srv().Json(a)["id"], srv().Json(b)["id"]);  // replayed, not a 409
+    EXPECT_EQ(b.Header("idempotent-replayed"), "true");
+    ExpectProblem(srv().Call("POST", "/v1/recs/admin/tenants", admin(), R"({"name":"other"})",
+                             {{"Idempotency-Key", "k-1"}}),
+                  422, "Idempotency-Key");
+    std::string t = srv().Json(a)["id"];
+    auto k1 = srv().Call("POST", "/v1/recs/keys", admin(), R"({"name":"k","scopes":["predict"]})",
+                         {{"X-Tenant-ID", t}, {"Idempotency-Key", "key-1"}});
+    auto k2 = srv().Call("POST", "/v1/recs/keys", admin(), R"({"name":"k","scopes":["predict"]})",
+                         {{"X-Tenant-ID", t}, {"Idempotency-Key", "key-1"}});
+    ASSERT_EQ(k1.status, 201);
+    EXPECT_EQ(srv().Json(k1)["id"], srv().Json(k2)["id"]);
+    EXPECT_TRUE(srv().Json(k1).contains("key"));
+    EXPECT_FALSE(srv().Json(k2).contains("key"));  // the secret is shown once, never replayed
+    auto stored = store::QueryForTesting(srv().pg(), "SELECT body FROM idempotency_keys");
+    for (const auto& body : stored)
+        EXPECT_EQ(body.find(srv().Json(k1)["key"].get<std::string>()), std::string::npos);
+}
+
+}  // namespace
+}  // namespace recs

@@ -81,8 +81,10 @@ Response Delete(Services& s, Request& req) {
 void RegisterKeyRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto admin = core::Scope::kAdmin;
-    router.Add(
-        {"POST", "/v1/recs/keys", t, admin, false, [&s](Request& r) { return Create(s, r); }});
+    RouteSpec create{"POST", "/v1/recs/keys", t,
+                     admin,  false,           [&s](Request& r) { return Create(s, r); }};
+    create.idempotent = true;
+    router.Add(std::move(create));
     router.Add({"GET", "/v1/recs/keys", t, admin, false, [&s](Request& r) { return List(s, r); }});
     router.Add(
         {"GET", "/v1/recs/keys/{key_id}", t, admin, false, [&s](Request& r) { return Get(s, r); }});

@@ -163,7 +163,9 @@ void RegisterModelRoutes(Router& router, Services& s) {
     const auto r = core::Scope::kModelsRead, w = core::Scope::kModelsWrite;
     auto add = [&](const char* m, const char* p, core::Scope sc,
                    Response (*fn)(Services&, Request&)) {
-        router.Add({m, p, t, sc, false, [&s, fn](Request& req) { return fn(s, req); }});
+        RouteSpec spec{m, p, t, sc, false, [&s, fn](Request& req) { return fn(s, req); }};
+        spec.idempotent = std::string_view(m) == "POST" && std::string_view(p) == "/v1/recs/models";
+        router.Add(std::move(spec));
     };
     add("POST", "/v1/recs/models", w, Create);
     add("GET", "/v1/recs/models", r, List);

@@ -81,8 +81,11 @@ Response Delete(Services& s, Request& req) {
 
 void RegisterTenantRoutes(Router& router, Services& s) {
     const auto admin = AuthMode::kPlatformAdmin;
-    router.Add({"POST", "/v1/recs/admin/tenants", admin, std::nullopt, false,
-                [&s](Request& r) { return Create(s, r); }});
+    RouteSpec create{"POST", "/v1/recs/admin/tenants",
+                     admin,  std::nullopt,
+                     false,  [&s](Request& r) { return Create(s, r); }};
+    create.idempotent = true;
+    router.Add(std::move(create));
     router.Add({"GET", "/v1/recs/admin/tenants", admin, std::nullopt, false,
                 [&s](Request& r) { return List(s, r); }});
     router.Add({"GET", "/v1/recs/admin/tenants/{tenant_id}", admin, std::nullopt, false,

@@ -74,6 +74,9 @@ struct RouteSpec {
     /// blocking step throws core::WouldBlock and the request moves to the handler pool.
     /// Only for handlers without side effects before their first blocking step.
     bool try_inline = false;
+    /// A create route that honours the Idempotency-Key header: a repeat of the same request
+    /// returns the first response (without secrets); a different request under the key is 422.
+    bool idempotent = false;
 };
 
 }  // namespace recs::api

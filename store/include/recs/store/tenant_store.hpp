@@ -90,3 +90,29 @@ std::unique_ptr<SettingsRepository> MakePgSettingsRepository(PgPool& pool);
 std::unique_ptr<AuditRepository> MakePgAuditRepository(PgPool& pool);
 
 }  // namespace recs::store
+
+namespace recs::store {
+
+/// A stored response of a create request, for Idempotency-Key replays.
+struct IdempotentResponse {
+    std::string request_hash;
+    int status = 0;
+    std::string body;
+};
+
+/// Responses of create requests by (scope, Idempotency-Key). Never stores secrets: callers
+/// strip them from the body first.
+class IdempotencyRepository {
+public:
+    virtual ~IdempotencyRepository() = default;
+    virtual std::optional<IdempotentResponse> Find(const std::string& scope,
+                                                   const std::string& key) = 0;
+    /// Keeps the first response stored under (scope, key).
+    virtual void Save(const std::string& scope,
+                      const std::string& key,
+                      const IdempotentResponse& response) = 0;
+};
+
+std::unique_ptr<IdempotencyRepository> MakePgIdempotencyRepository(PgPool& pool);
+
+}  // namespace recs::store

@@ -59,3 +59,11 @@ inline constexpr std::string_view kInsertSetting =
     "INSERT INTO platform_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 
 }  // namespace recs::store::pg
+
+namespace recs::store::pg {
+inline constexpr std::string_view kSelectIdempotency =
+    "SELECT request_hash, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2";
+inline constexpr std::string_view kInsertIdempotency =
+    "INSERT INTO idempotency_keys (scope, key, request_hash, status, body) VALUES ($1, $2, $3, "
+    "$4, $5) ON CONFLICT (scope, key) DO NOTHING";
+}  // namespace recs::store::pg
