@@ -147,3 +147,44 @@ TEST(Lifecycle, MissingConfigurationIsOneClearLine) {
 
 }  // namespace
 }  // namespace recs
+
+namespace recs {
+namespace {
+
+// Slow database work never delays health: with requests stuck on a lock, filling handler
+// threads, /health still answers (from the monitor's cached snapshot on the reactor).
+TEST(Lifecycle, SlowQueriesDoNotDelayHealth) {
+    RECS_REQUIRE_SERVICES();
+    auto& db = testing::TestDatabase::Get();
+    db.Truncate();
+    auto cfg = testing::TestServer::DefaultConfig();
+    cfg.handler_threads = 4;
+    testing::TestServer srv(cfg);
+    auto lock = std::make_unique<store::TableLockForTesting>(db.dsn(), "tenants");
+    std::vector<std::future<testing::HttpResponse>> stuck;
+    for (int i = 0; i < 8; ++i)
+        stuck.push_back(std::async(std::launch::async, [&, i] {
+            return srv.Call("POST", "/v1/recs/admin/tenants", srv.admin_key(),
+                            "{\"name\":\"slow" + std::to_string(i) + "\"}");
+        }));
+    bool waiting = false;
+    for (int i = 0; i < 500 && !waiting; ++i) {
+        auto n = store::QueryForTesting(
+            db.pool(), "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+        waiting = std::stoi(n.at(0)) >= 4;  // every handler thread is blocked
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(waiting);
+    for (int i = 0; i < 20; ++i) {
+        auto h = srv.Call("GET", "/v1/recs/health", "");
+        EXPECT_EQ(h.status, 200);
+    }
+    // The stuck requests are all still waiting: health did not wait behind them.
+    for (auto& f : stuck)
+        EXPECT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+    lock->Release();
+    for (auto& f : stuck) EXPECT_EQ(f.get().status, 201);
+}
+
+}  // namespace
+}  // namespace recs

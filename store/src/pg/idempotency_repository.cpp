@@ -22,7 +22,8 @@ public:
         return out;
     }
 
-    void Save(const std::string& scope, const std::string& key,
+    void Save(const std::string& scope,
+              const std::string& key,
               const IdempotentResponse& resp) override {
         WithConnection(pool_, "idempotency.save", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
