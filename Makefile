@@ -24,7 +24,7 @@ test: build
 # ASan + UBSan build of the unit and db labels (CI runs it too).
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRECS_SANITIZE="address;undefined" -DRECS_BUILD_BENCH=OFF
-	cmake --build build-asan -j$(JOBS) --target recs_core_test recs_engine_test recs_store_dbtest recs_api_unit_test
+	cmake --build build-asan -j$(JOBS) --target recsplane recs_core_test recs_engine_test recs_store_dbtest recs_api_unit_test
 	RECS_TEST_LABELS="unit|db" bash scripts/test.sh build-asan
 
 stop:
