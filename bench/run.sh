@@ -32,6 +32,14 @@ KEY=$(curl -sf "${ADMIN[@]}" -H "X-Tenant-ID: $TENANT" -d '{"name":"b","scopes":
 AUTH=(-H "Authorization: Bearer $KEY" -H "Content-Type: application/json")
 count_events() { as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U recs -d recs -Atqc "SELECT count(*) FROM events WHERE tenant_id='$TENANT'"; }
 
+# Every event answered 2xx must be a row; rows beyond that come from requests still in flight
+# when wrk stopped counting.
+report_lost() {
+  local what=$1 answered=$2 rows=$3 lost=0
+  (( rows < answered )) && lost=$((answered - rows))
+  echo "   $what: $answered answered 2xx, $rows new rows in PostgreSQL, lost: $lost"
+}
+
 summary() {  # name, wrk output file, multiplier (events per request)
   python3 - "$1" "$2" "${3:-1}" <<'PY'
 import re, sys
@@ -59,7 +67,7 @@ wrk -t2 -c64 -d"${SECS}s" --latency -H "Authorization: Bearer $KEY" -H "Content-
 summary "POST /events (c=64)" "$TMP/event.txt"
 sent=$(python3 -c "import re;t=open('$TMP/event.txt').read();print(int(re.search(r'(\d+) requests in',t).group(1)) - int((re.search(r'Non-2xx or 3xx responses: (\d+)',t) or [0,0])[1]))")
 after=$(count_events)
-echo "   single events: $sent answered 202, $((after-before)) new rows in PostgreSQL (lost: $((sent-(after-before))))"
+report_lost "single events" "$sent" "$((after-before))"
 
 before=$(count_events)
 wrk -t2 -c8 -d"${SECS}s" --latency -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
@@ -67,7 +75,7 @@ wrk -t2 -c8 -d"${SECS}s" --latency -H "Authorization: Bearer $KEY" -H "Content-T
 summary "POST /events/bulk x1000 (c=8)" "$TMP/bulk.txt" 1000
 reqs=$(python3 -c "import re;t=open('$TMP/bulk.txt').read();print(int(re.search(r'(\d+) requests in',t).group(1)) - int((re.search(r'Non-2xx or 3xx responses: (\d+)',t) or [0,0])[1]))")
 after=$(count_events)
-echo "   bulk: $((reqs*1000)) events answered, $((after-before)) new rows in PostgreSQL (lost: $((reqs*1000-(after-before))))"
+report_lost "bulk events" "$((reqs*1000))" "$((after-before))"
 
 # ml-latest-small, all ratings, an EASE model.
 RATINGS=${RECS_SHARED_DIR:-../shared}/data/ml-latest-small/ratings.csv

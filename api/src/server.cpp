@@ -14,7 +14,6 @@
 #include "http/thread_pool.hpp"
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
-#include "recs/core/inline_guard.hpp"
 #include "recs/core/log.hpp"
 #include "services.hpp"
 #include "serving_resolver.hpp"
@@ -118,8 +117,6 @@ Response Execute(Server::State& st, const RouteSpec& route, Request& req) {
         req.principal = st.services.auth->Authenticate(req, route.auth, route.scope);
         if (route.idempotent) return RunIdempotent(st, route, req);
         return route.handler(req);
-    } catch (const core::WouldBlock&) {
-        throw;  // the fast path gives up; the caller reruns the request on the pool
     } catch (const core::Error& e) {
         if (e.code() == core::ErrorCode::kInternal || e.code() == core::ErrorCode::kUnavailable)
             core::Log(core::LogLevel::kError, "request failed",
@@ -217,16 +214,6 @@ public:
             return;
         }
         const RouteSpec* route = match.route;
-        if (route->try_inline && !st.services.draining.load()) {
-            try {
-                core::InlineModeScope inline_mode;
-                resp = Execute(st, *route, req);
-                Send(st, writer, req, resp, keep_alive, start);
-                return;
-            } catch (const core::WouldBlock&) {
-                req.principal = core::Principal{};
-            }
-        }
         if (route->run_inline) {
             resp = Execute(st, *route, req);
             Send(st, writer, req, resp, keep_alive, start);

@@ -5,7 +5,6 @@
 #include <unordered_set>
 
 #include "recs/core/error.hpp"
-#include "recs/core/inline_guard.hpp"
 #include "recs/core/log.hpp"
 #include "recs/engine/model.hpp"
 
@@ -26,7 +25,6 @@ std::shared_ptr<const engine::Model> InProcessPool::Get(const core::ServingTarge
             return it->second;
         }
     }
-    core::ThrowIfInline();  // loading an artifact reads a file: not on a reactor thread
     std::lock_guard load(load_mu_);
     {
         std::lock_guard lock(mu_);  // another thread may have loaded it meanwhile

@@ -221,9 +221,7 @@ void RegisterPredictRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto p = core::Scope::kPredict;
     auto add = [&](const char* m, const char* path, Response (*fn)(Services&, Request&)) {
-        RouteSpec spec{m, path, t, p, false, [&s, fn](Request& req) { return fn(s, req); }};
-        spec.try_inline = true;  // read-only: answered on the reactor when all is cached
-        router.Add(std::move(spec));
+        router.Add({m, path, t, p, false, [&s, fn](Request& req) { return fn(s, req); }});
     };
     add("POST", "/v1/recs/predict", Predict);
     add("GET", "/v1/recs/users/{user_id}", User);

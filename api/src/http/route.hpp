@@ -70,10 +70,6 @@ struct RouteSpec {
     std::optional<core::Scope> scope;
     bool run_inline = false;  ///< answered on the reactor thread (no blocking I/O at all)
     HandlerFn handler;
-    /// Tried on the reactor thread first with everything it needs cached (key, model); any
-    /// blocking step throws core::WouldBlock and the request moves to the handler pool.
-    /// Only for handlers without side effects before their first blocking step.
-    bool try_inline = false;
     /// A create route that honours the Idempotency-Key header: a repeat of the same request
     /// returns the first response (without secrets); a different request under the key is 422.
     bool idempotent = false;

@@ -3,7 +3,6 @@
 
 #include "pg/pg_pool_impl.hpp"
 #include "recs/core/error.hpp"
-#include "recs/core/inline_guard.hpp"
 #include "recs/core/log.hpp"
 
 namespace recs::store {
@@ -97,7 +96,6 @@ double PgPool::Ping() {
 void WithConnection(PgPool& pool,
                     const char* what,
                     const std::function<void(pqxx::connection&)>& fn) {
-    core::ThrowIfInline();
     std::optional<PgLease> lease;
     try {
         lease.emplace(pool);

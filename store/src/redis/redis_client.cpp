@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "recs/core/error.hpp"
-#include "recs/core/inline_guard.hpp"
 #include "recs/core/log.hpp"
 #include "recs/store/redis.hpp"
 
@@ -149,7 +148,6 @@ RedisClient::RedisClient(const std::string& url, int size) : impl_(std::make_uni
 RedisClient::~RedisClient() = default;
 
 RedisReply RedisClient::Command(const std::vector<std::string>& args) {
-    core::ThrowIfInline();
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     argv.reserve(args.size());
@@ -181,7 +179,6 @@ RedisReply RedisClient::Command(const std::vector<std::string>& args) {
 
 std::vector<RedisReply> RedisClient::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-    core::ThrowIfInline();
     std::vector<RedisReply> out;
     if (commands.empty()) return out;
     ContextPtr c = impl_->Acquire();
