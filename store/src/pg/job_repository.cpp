@@ -12,12 +12,6 @@ namespace {
 using nlohmann::json;
 namespace q = pg;
 
-std::string Cat(std::initializer_list<std::string_view> parts) {
-    std::string s;
-    for (auto p : parts) s += p;
-    return s;
-}
-
 core::Job RowToJob(const pqxx::row& r) {
     core::Job j;
     j.id = r[1].as<std::string>();
@@ -48,13 +42,13 @@ public:
                      const std::optional<std::string>& idem) override {
         std::optional<core::Job> out;
         WithTransaction(pool_, "jobs.create", [&](pqxx::work& tx) {
-            auto r = tx.exec_params(Cat({q::kInsertJob, q::kJobColumns}), tenant.value, kind,
+            auto r = tx.exec_params(SqlCat({q::kInsertJob, q::kJobColumns}), tenant.value, kind,
                                     payload.dump(), max_attempts, OrNull(idem));
             if (!r.empty()) {
                 out = RowToJob(r[0]);
                 return;
             }
-            auto prev = tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobByIdempotency}),
+            auto prev = tx.exec_params(SqlCat({"SELECT ", q::kJobColumns, q::kJobByIdempotency}),
                                        tenant.value, *idem);
             if (prev.empty()) core::ThrowConflict("the Idempotency-Key is in use; retry");
             out = RowToJob(prev[0]);
@@ -72,7 +66,7 @@ public:
         WithConnection(pool_, "jobs.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             auto r =
-                tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobById}), tenant.value, id);
+                tx.exec_params(SqlCat({"SELECT ", q::kJobColumns, q::kJobById}), tenant.value, id);
             if (!r.empty()) out = RowToJob(r[0]);
         });
         return out;
@@ -86,12 +80,9 @@ public:
         int64_t after = page.cursor ? DecodeCursor(*page.cursor) : 0;
         WithConnection(pool_, "jobs.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kJobColumns, q::kJobPage}), tenant.value,
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kJobColumns, q::kJobPage}), tenant.value,
                                     after, OrNull(status), OrNull(kind), page.limit + 1);
-            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
-                out.items.push_back(RowToJob(r[i]));
-            if (static_cast<int>(r.size()) > page.limit)
-                out.next_cursor = EncodeCursor(r[page.limit - 1][0].as<int64_t>());
+            FillPage(r, page.limit, RowToJob, &out);
         });
         return out;
     }
@@ -127,7 +118,7 @@ public:
         std::optional<core::Job> out;
         WithConnection(pool_, "jobs.lease", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({q::kLease, q::kJobColumns}), id, owner,
+            auto r = tx.exec_params(SqlCat({q::kLease, q::kJobColumns}), id, owner,
                                     static_cast<double>(lease_ms));
             if (!r.empty()) out = RowToJob(r[0]);
         });

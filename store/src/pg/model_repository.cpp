@@ -13,12 +13,6 @@ namespace {
 using nlohmann::json;
 namespace q = pg;
 
-std::string Cat(std::initializer_list<std::string_view> parts) {
-    std::string s;
-    for (auto p : parts) s += p;
-    return s;
-}
-
 core::ModelDef RowToModel(const pqxx::row& r) {
     core::ModelDef m;
     m.id = r[1].as<std::string>();
@@ -85,9 +79,9 @@ public:
         std::optional<core::ModelDef> out;
         WithConnection(pool_, "models.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r =
-                tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelId}),
-                               tenant.value, id);
+            auto r = tx.exec_params(
+                SqlCat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelId}),
+                tenant.value, id);
             if (!r.empty()) out = RowToModel(r[0]);
         });
         return out;
@@ -99,8 +93,8 @@ public:
         WithConnection(pool_, "models.find_name", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             auto r = tx.exec_params(
-                Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelName}), tenant.value,
-                name);
+                SqlCat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelName}),
+                tenant.value, name);
             if (!r.empty()) out = RowToModel(r[0]);
         });
         return out;
@@ -111,7 +105,7 @@ public:
         WithConnection(pool_, "models.find_default", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             auto r = tx.exec_params(
-                Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelDefault}),
+                SqlCat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelDefault}),
                 tenant.value);
             if (!r.empty()) out = RowToModel(r[0]);
         });
@@ -124,12 +118,9 @@ public:
         WithConnection(pool_, "models.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             auto r = tx.exec_params(
-                Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelPage}), tenant.value,
-                after, page.limit + 1);
-            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
-                out.items.push_back(RowToModel(r[i]));
-            if (static_cast<int>(r.size()) > page.limit)
-                out.next_cursor = EncodeCursor(r[page.limit - 1][0].as<int64_t>());
+                SqlCat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelPage}),
+                tenant.value, after, page.limit + 1);
+            FillPage(r, page.limit, RowToModel, &out);
         });
         return out;
     }
@@ -179,12 +170,9 @@ public:
         int64_t after = page.cursor ? DecodeCursor(*page.cursor) : 0;
         WithConnection(pool_, "versions.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kVersionColumns, q::kVersionPage}),
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kVersionColumns, q::kVersionPage}),
                                     tenant.value, model_id, after, page.limit + 1);
-            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
-                out.items.push_back(RowToVersion(r[i]));
-            if (static_cast<int>(r.size()) > page.limit)
-                out.next_cursor = EncodeCursor(r[page.limit - 1][0].as<int64_t>());
+            FillPage(r, page.limit, RowToVersion, &out);
         });
         return out;
     }
@@ -196,7 +184,7 @@ public:
         std::optional<core::ModelVersion> out;
         WithConnection(pool_, "versions.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kVersionColumns, q::kVersionById}),
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kVersionColumns, q::kVersionById}),
                                     tenant.value, model_id, version_id);
             if (!r.empty()) out = RowToVersion(r[0]);
         });
@@ -210,7 +198,7 @@ public:
         std::optional<core::ModelVersion> out;
         WithConnection(pool_, "versions.by_number", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kVersionColumns, q::kVersionByNumber}),
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kVersionColumns, q::kVersionByNumber}),
                                     tenant.value, model_id, version);
             if (!r.empty()) out = RowToVersion(r[0]);
         });
@@ -222,7 +210,7 @@ public:
         std::optional<core::ModelVersion> out;
         WithConnection(pool_, "versions.by_job", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(Cat({"SELECT ", q::kVersionColumns, q::kVersionByJob}),
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kVersionColumns, q::kVersionByJob}),
                                     tenant.value, job_id);
             if (!r.empty()) out = RowToVersion(r[0]);
         });
@@ -317,8 +305,8 @@ private:
                                          const core::TenantId& tenant,
                                          const std::string& id,
                                          bool lock = false) {
-        auto r = tx.exec_params(Cat({"SELECT ", q::kModelColumns, q::kModelFrom, q::kWhereModelId,
-                                     lock ? " FOR UPDATE OF m" : ""}),
+        auto r = tx.exec_params(SqlCat({"SELECT ", q::kModelColumns, q::kModelFrom,
+                                        q::kWhereModelId, lock ? " FOR UPDATE OF m" : ""}),
                                 tenant.value, id);
         if (r.empty()) return std::nullopt;
         return RowToModel(r[0]);

@@ -2,13 +2,16 @@
 
 #include <condition_variable>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "recs/store/page.hpp"
 #include "recs/store/pg_pool.hpp"
 
 namespace recs::store {
@@ -54,6 +57,23 @@ void WithTransaction(PgPool& pool, const char* what, const std::function<void(pq
 
 /// NULL-able text parameter for exec_params (libpqxx 6.4 has no std::optional support).
 inline const char* OrNull(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
+
+/// Concatenates SQL fragments (named constants only: values always go in $n parameters).
+inline std::string SqlCat(std::initializer_list<std::string_view> parts) {
+    std::string s;
+    for (auto p : parts) s += p;
+    return s;
+}
+
+/// Fills a page from a result fetched with LIMIT page.limit + 1, ordered by the sequence
+/// number in column 0: the extra row only tells that a next page exists.
+template <typename T, typename RowFn>
+void FillPage(const pqxx::result& r, int limit, RowFn row_to_item, Page<T>* out) {
+    for (size_t i = 0; i < r.size() && static_cast<int>(i) < limit; ++i)
+        out->items.push_back(row_to_item(r[i]));
+    if (static_cast<int>(r.size()) > limit)
+        out->next_cursor = EncodeCursor(r[limit - 1][0].as<int64_t>());
+}
 
 /// Reads a nullable text column.
 inline std::optional<std::string> OptText(const pqxx::field& f) {

@@ -13,11 +13,6 @@ namespace {
 using nlohmann::json;
 namespace q = pg;
 
-std::string S(std::string_view a, std::string_view b) { return std::string(a) + std::string(b); }
-std::string S(std::string_view a, std::string_view b, std::string_view c) {
-    return std::string(a) + std::string(b) + std::string(c);
-}
-
 core::Tenant RowToTenant(const pqxx::row& r) {
     return core::Tenant{r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
                         r[4].as<std::string>(), r[5].as<std::string>()};
@@ -67,7 +62,7 @@ public:
     core::Tenant Create(const core::Actor& actor, const std::string& name) override {
         core::Tenant t;
         WithTransaction(pool_, "tenant.create", [&](pqxx::work& tx) {
-            t = RowToTenant(tx.exec_params1(S(q::kInsertTenant, q::kTenantColumns), name));
+            t = RowToTenant(tx.exec_params1(SqlCat({q::kInsertTenant, q::kTenantColumns}), name));
             WriteAudit(tx, t.id, actor, "create", "tenant", t.id, nullptr, TenantJson(t));
         });
         return t;
@@ -78,7 +73,7 @@ public:
         std::optional<core::Tenant> out;
         WithConnection(pool_, "tenant.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(S("SELECT ", q::kTenantColumns, q::kSelectTenant), id);
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kTenantColumns, q::kSelectTenant}), id);
             if (!r.empty()) out = RowToTenant(r[0]);
         });
         return out;
@@ -90,12 +85,9 @@ public:
         int64_t after = StartSeq(page);
         WithConnection(pool_, "tenant.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(S("SELECT ", q::kTenantColumns, q::kListTenants), after,
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kTenantColumns, q::kListTenants}), after,
                                     OrNull(status), page.limit + 1);
-            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
-                out.items.push_back(RowToTenant(r[i]));
-            if (static_cast<int>(r.size()) > page.limit)
-                out.next_cursor = EncodeCursor(r[page.limit - 1][0].as<int64_t>());
+            FillPage(r, page.limit, RowToTenant, &out);
         });
         return out;
     }
@@ -108,9 +100,9 @@ public:
         core::Tenant t;
         WithTransaction(pool_, "tenant.update", [&](pqxx::work& tx) {
             auto before = tx.exec_params(
-                S("SELECT ", q::kTenantColumns, std::string(q::kSelectTenant) + " FOR UPDATE"), id);
+                SqlCat({"SELECT ", q::kTenantColumns, q::kSelectTenant, " FOR UPDATE"}), id);
             if (before.empty()) core::ThrowNotFound("tenant not found");
-            t = RowToTenant(tx.exec_params1(S(q::kUpdateTenant, q::kTenantColumns), id,
+            t = RowToTenant(tx.exec_params1(SqlCat({q::kUpdateTenant, q::kTenantColumns}), id,
                                             OrNull(name), OrNull(status)));
             WriteAudit(tx, t.id, actor, "update", "tenant", t.id,
                        TenantJson(RowToTenant(before[0])), TenantJson(t));
@@ -122,7 +114,7 @@ public:
         if (!core::IsUuid(id)) core::ThrowNotFound("tenant not found");
         WithTransaction(pool_, "tenant.delete", [&](pqxx::work& tx) {
             auto before = tx.exec_params(
-                S("SELECT ", q::kTenantColumns, std::string(q::kSelectTenant) + " FOR UPDATE"), id);
+                SqlCat({"SELECT ", q::kTenantColumns, q::kSelectTenant, " FOR UPDATE"}), id);
             if (before.empty()) core::ThrowNotFound("tenant not found");
             tx.exec_params(std::string(q::kDeleteTenant), id);
             WriteAudit(tx, id, actor, "delete", "tenant", id, TenantJson(RowToTenant(before[0])),
@@ -151,7 +143,7 @@ public:
         if (expires_in_s) expires = std::to_string(*expires_in_s);
         core::ApiKey k;
         WithTransaction(pool_, "key.create", [&](pqxx::work& tx) {
-            auto r = tx.exec_params1(S(q::kInsertKey, q::kKeyColumns), tenant.value, name,
+            auto r = tx.exec_params1(SqlCat({q::kInsertKey, q::kKeyColumns}), tenant.value, name,
                                      key.prefix, key.hash, joined, OrNull(expires));
             k = RowToKey(r);
             WriteAudit(tx, tenant.value, actor, "create", "api_key", k.id, nullptr, KeyJson(k));
@@ -164,7 +156,8 @@ public:
         std::optional<core::ApiKey> out;
         WithConnection(pool_, "key.find", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(S("SELECT ", q::kKeyColumns, q::kSelectKey), tenant.value, id);
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kKeyColumns, q::kSelectKey}),
+                                    tenant.value, id);
             if (!r.empty()) out = RowToKey(r[0]);
         });
         return out;
@@ -175,12 +168,9 @@ public:
         int64_t after = StartSeq(page);
         WithConnection(pool_, "key.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(S("SELECT ", q::kKeyColumns, q::kListKeys), tenant.value, after,
-                                    page.limit + 1);
-            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
-                out.items.push_back(RowToKey(r[i]));
-            if (static_cast<int>(r.size()) > page.limit)
-                out.next_cursor = EncodeCursor(r[page.limit - 1][0].as<int64_t>());
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kKeyColumns, q::kListKeys}), tenant.value,
+                                    after, page.limit + 1);
+            FillPage(r, page.limit, RowToKey, &out);
         });
         return out;
     }
@@ -190,7 +180,7 @@ public:
                 const std::string& id) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("API key not found");
         WithTransaction(pool_, "key.revoke", [&](pqxx::work& tx) {
-            auto r = tx.exec_params(S(q::kRevokeKey, q::kKeyColumns), tenant.value, id);
+            auto r = tx.exec_params(SqlCat({q::kRevokeKey, q::kKeyColumns}), tenant.value, id);
             if (r.empty()) core::ThrowNotFound("API key not found");
             auto after = RowToKey(r[0]);
             auto before = after;
@@ -204,7 +194,7 @@ public:
         std::optional<KeyAuthRecord> out;
         WithConnection(pool_, "key.auth", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(S("SELECT ", q::kKeyColumns, q::kSelectKeyByHash), hash);
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kKeyColumns, q::kSelectKeyByHash}), hash);
             if (r.empty()) return;
             out = KeyAuthRecord{RowToKey(r[0]), r[0][10].as<std::string>(), r[0][11].as<bool>()};
         });
