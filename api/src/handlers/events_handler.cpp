@@ -1,6 +1,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "handlers/bulk_body.hpp"
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
@@ -17,11 +18,6 @@ int64_t NowMs() {
         .count();
 }
 
-bool IsNdjson(const Request& req) {
-    const std::string* ct = req.Header("content-type");
-    return ct && ct->find("application/x-ndjson") != std::string::npos;
-}
-
 Response Post(Services& s, Request& req) {
     auto body = core::ParseJsonBody(req.body);
     auto ev = core::ParseEvent(body, NowMs());
@@ -35,47 +31,14 @@ Response Bulk(Services& s, Request& req) {
     int64_t now = NowMs();
     std::vector<core::Event> valid;
     json rejected = json::array();
-    auto take = [&](size_t index, const json& item) {
+    auto items = BulkItems(req, kMaxBulkItems, "events");
+    for (size_t i = 0; i < items.size(); ++i) {
         try {
-            valid.push_back(core::ParseEvent(item, now));
+            if (items[i].is_discarded()) core::ThrowInvalid("line is not valid JSON");
+            valid.push_back(core::ParseEvent(items[i], now));
         } catch (const core::Error& e) {
-            json r = {{"index", index}, {"detail", e.detail()}};
-            r["field"] = e.field() ? json(*e.field()) : json();
-            rejected.push_back(std::move(r));
+            rejected.push_back(RejectedItem(i, e));
         }
-    };
-    size_t count = 0;
-    if (IsNdjson(req)) {
-        size_t pos = 0, index = 0;
-        const std::string& b = req.body;
-        while (pos < b.size()) {
-            size_t end = b.find('\n', pos);
-            if (end == std::string::npos) end = b.size();
-            std::string_view line(b.data() + pos, end - pos);
-            pos = end + 1;
-            while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-                line.remove_suffix(1);
-            if (line.empty()) continue;  // blank lines are skipped, not counted
-            if (++count > kMaxBulkItems)
-                core::ThrowUnprocessable("at most 200000 events per request");
-            auto j = json::parse(line, nullptr, false);
-            if (j.is_discarded()) {
-                rejected.push_back(
-                    {{"index", index}, {"field", nullptr}, {"detail", "line is not valid JSON"}});
-            } else {
-                take(index, j);
-            }
-            ++index;
-        }
-    } else {
-        auto body = core::ParseJsonBody(req.body);
-        if (!body.is_array())
-            core::ThrowUnprocessable(
-                "the body must be a JSON array of events (or NDJSON with Content-Type "
-                "application/x-ndjson)");
-        if (body.size() > kMaxBulkItems)
-            core::ThrowUnprocessable("at most 200000 events per request");
-        for (size_t i = 0; i < body.size(); ++i) take(i, body[i]);
     }
     store::InsertResult res;
     if (!valid.empty()) res = s.ingestor->Submit(req.Tenant(), std::move(valid));

@@ -1,5 +1,7 @@
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "handlers/bulk_body.hpp"
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
@@ -53,26 +55,9 @@ Response Get(Services& s, Request& req) {
 }
 
 Response Bulk(Services& s, Request& req) {
-    std::vector<json> items;
+    // Bounded by the body limit only, as before.
+    auto items = BulkItems(req, std::numeric_limits<size_t>::max(), "entities");
     json rejected = json::array();
-    const std::string* ct = req.Header("content-type");
-    if (ct && ct->find("application/x-ndjson") != std::string::npos) {
-        size_t pos = 0;
-        while (pos < req.body.size()) {
-            size_t end = req.body.find('\n', pos);
-            if (end == std::string::npos) end = req.body.size();
-            std::string_view line(req.body.data() + pos, end - pos);
-            pos = end + 1;
-            while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
-                line.remove_suffix(1);
-            if (line.empty()) continue;
-            items.push_back(json::parse(line, nullptr, false));
-        }
-    } else {
-        auto body = core::ParseJsonBody(req.body);
-        if (!body.is_array()) core::ThrowUnprocessable("the body must be a JSON array or NDJSON");
-        for (auto& x : body) items.push_back(std::move(x));
-    }
     json rows = json::array();
     for (size_t i = 0; i < items.size(); ++i) {
         try {
@@ -86,9 +71,7 @@ Response Bulk(Services& s, Request& req) {
             rows.push_back(
                 {{"entity_type", type}, {"entity_id", id}, {"features", ParseFeatures(it)}});
         } catch (const core::Error& e) {
-            json r = {{"index", i}, {"detail", e.detail()}};
-            r["field"] = e.field() ? json(*e.field()) : json();
-            rejected.push_back(std::move(r));
+            rejected.push_back(RejectedItem(i, e));
         }
     }
     s.features->UpsertMany(req.Tenant(), rows);
