@@ -37,7 +37,7 @@ lint:
 	bash scripts/lint_contract.sh
 
 format:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan

@@ -6,10 +6,9 @@
 
 namespace recs::api {
 
-std::vector<nlohmann::json> BulkItems(const Request& req, size_t max_items,
-                                      std::string_view what) {
-    std::string limit = "at most " + std::to_string(max_items) + " " + std::string(what) +
-                        " per request";
+std::vector<nlohmann::json> BulkItems(const Request& req, size_t max_items, std::string_view what) {
+    std::string limit =
+        "at most " + std::to_string(max_items) + " " + std::string(what) + " per request";
     std::vector<nlohmann::json> items;
     const std::string* ct = req.Header("content-type");
     if (ct && ct->find("application/x-ndjson") != std::string::npos) {
