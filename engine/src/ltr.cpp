@@ -112,7 +112,7 @@ public:
         : BaseModel(std::move(c), std::move(info)),
           g_(std::move(g)),
           times_(std::move(times)),
-          refit_(info_.value("refit", true)),
+          refit_(!info_.contains("refit") || info_["refit"] != false),
           candidates_(candidates),
           booster_(std::move(booster)),
           linear_(std::move(linear)) {}

@@ -88,9 +88,15 @@ std::unique_ptr<Model> Train(std::string_view algorithm,
 
 std::unique_ptr<Model> LoadModelFromBuffer(std::string_view bytes) {
     detail::ArtifactReader r(detail::UnwrapPayload(bytes));
-    auto model = detail::LoadPayload(r);
-    r.ExpectEnd();
-    return model;
+    try {
+        auto model = detail::LoadPayload(r);
+        r.ExpectEnd();
+        return model;
+    } catch (const nlohmann::json::exception&) {
+        // A loader read a field of the stored info with an unexpected type (the info travels
+        // inside the checksummed payload, so only a hand-made or fuzzed file gets here).
+        detail::ArtifactReader::Fail("model info has a field of the wrong type");
+    }
 }
 
 std::unique_ptr<Model> LoadModel(const std::string& path) {

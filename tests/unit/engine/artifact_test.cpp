@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -117,6 +118,57 @@ TEST(ArtifactTest, RejectsInconsistentMatrixBehindValidChecksum) {
     put64(1);  // popularity
     p.append("\0\0\x80\x3f", 4);
     ExpectUnprocessable(WrapArtifactPayload(p));
+}
+
+// Replaces the info JSON (the second length-prefixed string of the payload) of an artifact.
+std::string WithInfo(std::string_view artifact, const nlohmann::json& info) {
+    std::string p(ArtifactPayload(artifact));
+    auto len_at = [&p](size_t at) {
+        uint64_t n = 0;
+        std::memcpy(&n, p.data() + at, 8);
+        return static_cast<size_t>(n);
+    };
+    size_t info_at = 8 + len_at(0);
+    size_t info_len = len_at(info_at);
+    std::string dumped = info.dump();
+    uint64_t n = dumped.size();
+    std::string out = p.substr(0, info_at);
+    out.append(reinterpret_cast<const char*>(&n), 8);
+    out += dumped;
+    out += p.substr(info_at + 8 + info_len);
+    return WrapArtifactPayload(out);
+}
+
+// Every field of every algorithm's stored info given a value of the wrong type loads or is
+// rejected as unprocessable, never an uncaught exception (found by the fuzzer: ltr's "refit"
+// read as a bool from a number).
+TEST(ArtifactTest, InfoFieldsOfTheWrongTypeNeverEscapeAsOtherExceptions) {
+    auto data = testing::ClusteredData(20, 12);
+    const nlohmann::json ltr_params = {
+        {"candidates", 20}, {"rounds", 5}, {"ials", {{"factors", 4}, {"epochs", 2}}}};
+    for (const std::string alg : {"popularity", "item_knn", "ease", "ials", "assoc_rules", "ltr"}) {
+        auto bytes =
+            Train(alg, alg == "ltr" ? ltr_params : nlohmann::json::object(), data)->Serialize();
+        auto info = nlohmann::json::parse(LoadModelFromBuffer(bytes)->Info().dump());
+        ASSERT_TRUE(info.is_object());
+        ASSERT_FALSE(info.empty()) << alg;
+        for (const auto& [key, value] : info.items()) {
+            for (const nlohmann::json& wrong :
+                 {nlohmann::json(1), nlohmann::json("x"), nlohmann::json::array({1}),
+                  nlohmann::json(nullptr)}) {
+                auto changed = info;
+                changed[key] = wrong;
+                try {
+                    LoadModelFromBuffer(WithInfo(bytes, changed));
+                } catch (const core::Error& e) {
+                    EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable) << alg << " " << key;
+                } catch (const std::exception& e) {
+                    ADD_FAILURE() << alg << " info field " << key << " = " << wrong.dump()
+                                  << " escaped as " << e.what();
+                }
+            }
+        }
+    }
 }
 
 }  // namespace
