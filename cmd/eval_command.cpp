@@ -30,6 +30,8 @@ options:
   --algorithms A,B      algorithms to evaluate (default popularity,item_knn,ease,ials)
   --param ALG.NAME=V    a hyperparameter (V parsed as JSON, else a string); repeatable
   --tune                search hyperparameters on a validation split carved from train
+  --validation          report on that validation split instead of test (the test part of
+                        the split is never read): for choosing settings by hand
   --max-trials N        with --tune, random search of at most N grid points (default all)
   --save-dir DIR        also write each model's artifact to DIR/<algorithm>.model
   --json                machine-readable output on stdout
@@ -43,6 +45,7 @@ struct Options {
     std::vector<std::string> algorithms{"popularity", "item_knn", "ease", "ials"};
     std::map<std::string, nlohmann::json> params;
     bool tune = false;
+    bool validation = false;
     size_t max_trials = 0;
     std::string save_dir;
     bool json = false;
@@ -77,6 +80,8 @@ std::string ParseArgs(int argc, char** argv, Options& o) {
             o.json = true;
         } else if (a == "--tune") {
             o.tune = true;
+        } else if (a == "--validation") {
+            o.validation = true;
         } else if (a == "--quiet") {
             o.quiet = true;
         } else if (a == "--split") {
@@ -156,6 +161,12 @@ engine::ProgressFn Reporter(const Options& o, const std::string& label) {
     };
 }
 
+/// The split that carves validation data out of train (used by --tune and --validation).
+engine::SplitOptions ValidationSplit(engine::SplitOptions outer) {
+    outer.seed += 1;
+    return outer;
+}
+
 nlohmann::json RunOne(const Options& o, const std::string& alg, const engine::SplitResult& split) {
     nlohmann::json hp = o.params.count(alg) != 0 ? o.params.at(alg) : nlohmann::json::object();
     nlohmann::json row{{"algorithm", alg}};
@@ -165,8 +176,7 @@ nlohmann::json RunOne(const Options& o, const std::string& alg, const engine::Sp
             grid.erase(name);  // explicit values are not searched
         }
         if (!grid.empty()) {
-            engine::SplitOptions inner = o.split;
-            inner.seed = o.split.seed + 1;
+            engine::SplitOptions inner = ValidationSplit(o.split);
             auto t0 = std::chrono::steady_clock::now();
             engine::TrainContext ctx{Reporter(o, alg + " tune"), nullptr};
             auto sr = engine::SearchHyperparameters(alg, hp, grid, split.train, inner, o.k,
@@ -243,13 +253,18 @@ int RunEvalCommand(int argc, char** argv) {
             }
         }
         auto split = engine::Split(data, o.split);
+        if (o.validation) {
+            // Train and test both come from the outer train part; its test part is dropped.
+            split = engine::Split(split.train, ValidationSplit(o.split));
+        }
         nlohmann::json report{
             {"data", {{"file", o.file}, {"interactions", stats.parsed}, {"bad_lines", stats.bad}}},
             {"split",
              {{"train", split.train.size()},
               {"test", split.test.size()},
               {"ratio", o.split.ratio},
-              {"seed", o.split.seed}}},
+              {"seed", o.split.seed},
+              {"on", o.validation ? "validation" : "test"}}},
             {"k", o.k},
             {"results", nlohmann::json::array()}};
         int status = 0;

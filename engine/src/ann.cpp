@@ -3,6 +3,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_set>
 
 #include "base_model.hpp"
@@ -62,10 +63,29 @@ std::vector<Neighbor> ExactTopK(
 
 ExactIndex::ExactIndex(const float* vectors, size_t n, size_t dim, size_t rescore)
     : full_(vectors, vectors + n * dim), n_(n), dim_(dim), rescore_(rescore) {
+    float max_abs = 0.f;
+    double max_sq = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        double sq = 0.0;
+        for (size_t d = 0; d < dim; ++d) {
+            const float x = vectors[i * dim + d];
+            max_abs = std::max(max_abs, std::fabs(x));
+            sq += static_cast<double>(x) * x;
+        }
+        max_sq = std::max(max_sq, sq);
+    }
+    // Half precision holds |x| <= 65504; beyond (or with NaN) only the float scan is exact.
     half_.resize(n * dim);
-    if (!detail::ToHalf(vectors, n * dim, half_.data())) {
+    if (!(max_abs < 6e4f) || !detail::ToHalf(vectors, n * dim, half_.data())) {
         half_.clear();
     }
+    // |half score - float score| <= |q| * (rounding of each vector to binary16: relative 2^-11,
+    // absolute 2^-25 per subnormal component; plus float accumulation, dim * 2^-24 relative),
+    // doubled for margin.
+    const double d = static_cast<double>(dim);
+    error_per_query_norm_ =
+        2.0 * (std::sqrt(max_sq) * (std::ldexp(1.0, -11) + d * std::ldexp(1.0, -24)) +
+               std::sqrt(d) * std::ldexp(1.0, -25));
 }
 
 std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k) const {
@@ -90,6 +110,18 @@ std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k) const {
                 heap.back() = {static_cast<uint32_t>(b + t), scores[t]};
                 std::push_heap(heap.begin(), heap.end(), worse);
             }
+        }
+    }
+    // Exactness: every item outside the heap scored at most the heap's minimum in half
+    // precision. If that minimum is more than twice the error bound below the k-th best half
+    // score, no item outside can beat the k-th best in float; otherwise scan in float.
+    if (heap.size() < n_ && !heap.empty()) {
+        std::sort(heap.begin(), heap.end(),
+                  [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; });
+        const double bound = error_per_query_norm_ * std::sqrt(detail::Dot(query, query, dim_));
+        const double kth = heap[std::min(k, heap.size()) - 1].second;
+        if (!std::isfinite(bound) || !(heap.back().second < kth - 2 * bound)) {
+            return ExactTopK(full_.data(), n_, dim_, query, k);
         }
     }
     for (auto& h : heap) {

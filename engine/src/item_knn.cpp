@@ -1,16 +1,25 @@
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "algorithms.hpp"
 #include "parallel.hpp"
 
 namespace recs::engine::detail {
+
+/// How item-to-item similarity is measured.
+struct SimilarityOptions {
+    std::string measure = "cosine";  ///< cosine, jaccard or lift
+    double shrink = 0;               ///< added to the denominator
+    int64_t window = 0;              ///< > 0: only pairs this close in a user's time order
+    double window_decay = 1;         ///< a pair d events apart counts 1 / d^decay
+};
+
 namespace {
 
 struct KnnConfig {
-    std::string similarity = "cosine";
+    SimilarityOptions similarity;
     int64_t neighbors = 50;
-    double shrink = 0;
     int threads = 0;
 };
 
@@ -45,13 +54,56 @@ private:
 
 }  // namespace
 
-/// Row j holds the K items most similar to j (similarity of the item x item co-occurrence).
+namespace {
+
+/// Each user's entries of m.by_user in time order (ties by item index): `order` lists entry
+/// positions user by user, `rank[q]` is entry q's place in its user's sequence.
+struct TimeOrder {
+    std::vector<uint64_t> order;
+    std::vector<uint32_t> rank;
+};
+
+TimeOrder OrderByTime(const InteractionMatrix& m) {
+    TimeOrder t;
+    const Csr& x = m.by_user;
+    t.order.resize(x.nnz());
+    t.rank.resize(x.nnz());
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        auto first = t.order.begin() + static_cast<ptrdiff_t>(x.offsets[u]);
+        auto last = t.order.begin() + static_cast<ptrdiff_t>(x.offsets[u + 1]);
+        std::iota(first, last, x.offsets[u]);
+        std::sort(first, last, [&](uint64_t a, uint64_t b) {
+            return m.times[a] != m.times[b] ? m.times[a] < m.times[b] : x.indices[a] < x.indices[b];
+        });
+        for (uint64_t q = x.offsets[u]; q < x.offsets[u + 1]; ++q) {
+            t.rank[t.order[q]] = static_cast<uint32_t>(q - x.offsets[u]);
+        }
+    }
+    return t;
+}
+
+}  // namespace
+
+/// Row j holds the K items most similar to j (similarity of the item x item co-occurrence,
+/// or with a window, of co-occurrence within `window` events of each other in users' time
+/// order, each pair weighted 1 / distance^decay).
 Csr ItemSimilarity(const InteractionMatrix& m,
-                   const std::string& similarity,
+                   const SimilarityOptions& options,
                    size_t k,
-                   double shrink,
                    int threads,
                    const TrainContext& ctx) {
+    const std::string& similarity = options.measure;
+    const double shrink = options.shrink;
+    const auto window = static_cast<uint32_t>(options.window);
+    std::vector<float> distance_weight(window + 1, 1.f);
+    for (uint32_t d = 1; d <= window; ++d) {
+        distance_weight[d] = static_cast<float>(std::pow(d, -options.window_decay));
+    }
+    TimeOrder time_order;
+    if (window > 0 && m.times.size() == m.by_user.nnz()) {
+        time_order = OrderByTime(m);
+    }
+    const bool windowed = !time_order.order.empty();
     const uint32_t n = static_cast<uint32_t>(m.items.size());
     std::vector<double> sq(n, 0.0);
     for (uint32_t i = 0; i < n; ++i) {
@@ -73,6 +125,29 @@ Csr ItemSimilarity(const InteractionMatrix& m,
         for (uint64_t p = m.by_item.offsets[i]; p < m.by_item.offsets[i + 1]; ++p) {
             const uint32_t u = m.by_item.indices[p];
             const double wu = m.by_item.values[p];
+            if (windowed) {
+                const uint64_t begin = m.by_user.offsets[u];
+                const uint64_t end = m.by_user.offsets[u + 1];
+                const auto* at = std::lower_bound(m.by_user.indices.data() + begin,
+                                                  m.by_user.indices.data() + end, i);
+                const uint32_t r = time_order.rank[at - m.by_user.indices.data()];
+                const uint32_t len = static_cast<uint32_t>(end - begin);
+                for (uint32_t d = 1; d <= window; ++d) {
+                    for (int64_t other :
+                         {static_cast<int64_t>(r) - d, static_cast<int64_t>(r) + d}) {
+                        if (other < 0 || other >= len) {
+                            continue;
+                        }
+                        const uint64_t q = time_order.order[begin + static_cast<uint64_t>(other)];
+                        const uint32_t j = m.by_user.indices[q];
+                        if (a[j] == 0.0) {
+                            t.push_back(j);
+                        }
+                        a[j] += wu * m.by_user.values[q] * distance_weight[d];
+                    }
+                }
+                continue;
+            }
             for (uint64_t q = m.by_user.offsets[u]; q < m.by_user.offsets[u + 1]; ++q) {
                 const uint32_t j = m.by_user.indices[q];
                 if (a[j] == 0.0) {
@@ -130,14 +205,15 @@ namespace {
 
 Trainer Parse(Params& p) {
     KnnConfig c;
-    c.similarity = p.Enum("similarity", "cosine", {"cosine", "jaccard", "lift"});
+    c.similarity.measure = p.Enum("similarity", "cosine", {"cosine", "jaccard", "lift"});
     c.neighbors = p.Int("neighbors", 50, 1, 10000);
-    c.shrink = p.Number("shrink", 0, 0, 1e9);
+    c.similarity.shrink = p.Number("shrink", 0, 0, 1e9);
+    c.similarity.window = p.Int("window", 0, 0, 1000);
+    c.similarity.window_decay = p.Number("window_decay", 1, 0, 10);
     c.threads = static_cast<int>(p.Int("threads", 0, 0, 256));
     return [c](const InteractionMatrix& m, std::shared_ptr<const Catalog> cat,
                const TrainContext& ctx) {
-        Csr sim = ItemSimilarity(m, c.similarity, static_cast<size_t>(c.neighbors), c.shrink,
-                                 c.threads, ctx);
+        Csr sim = ItemSimilarity(m, c.similarity, static_cast<size_t>(c.neighbors), c.threads, ctx);
         nlohmann::json info{{"algorithm", "item_knn"}, {"similarity_nnz", sim.nnz()}};
         return std::make_unique<ItemKnnModel>(std::move(cat), std::move(info), std::move(sim));
     };

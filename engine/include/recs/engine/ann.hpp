@@ -16,11 +16,11 @@ using Neighbor = std::pair<uint32_t, float>;
 std::vector<Neighbor> ExactTopK(
     const float* vectors, size_t n, size_t dim, const float* query, size_t k);
 
-/// Brute-force maximum-inner-product search for serving: scans every item over a half-precision
-/// copy of the vectors (half the memory traffic of float; the scan is memory bound), then
-/// re-scores the best `rescore` items in single precision, so the result is the exact float
-/// top-k unless a float top-k item ranks below `rescore` in half precision (not observed: the
-/// benchmark measures the agreement). Thread-safe.
+/// Exact maximum-inner-product search for serving: scans every item over a half-precision copy
+/// of the vectors (half the memory traffic of float; the scan is memory bound), re-scores the
+/// best `rescore` items in single precision, and proves the result exact with a bound on the
+/// half-precision error: when an item outside those `rescore` could still reach the float
+/// top-k (near-ties below half precision), it answers with a full float scan. Thread-safe.
 class ExactIndex {
 public:
     ExactIndex(const float* vectors, size_t n, size_t dim, size_t rescore = 64);
@@ -33,6 +33,7 @@ private:
     size_t n_;
     size_t dim_;
     size_t rescore_;
+    double error_per_query_norm_ = 0;  ///< bound on |half score - float score| per unit |q|
 };
 
 /// Approximate maximum-inner-product search over item vectors with an HNSW graph (hnswlib).
