@@ -13,7 +13,41 @@ struct RulesConfig {
     double min_lift = 1.0;
     int64_t max_rules = 100;
     int64_t max_basket = 500;
+    double session_gap_minutes = 0;  // > 0: a user's events split into sessions at such gaps
 };
+
+/// Baskets x items (values 1): each user's time-ordered events cut wherever two consecutive
+/// events are more than `gap_seconds` apart.
+Csr SessionBaskets(const InteractionMatrix& m, double gap_seconds) {
+    const TimeOrder order = OrderByTime(m);
+    const Csr& x = m.by_user;
+    Csr b;
+    b.cols = x.cols;
+    std::vector<uint32_t> basket;
+    auto close = [&] {
+        if (basket.empty()) {
+            return;
+        }
+        std::sort(basket.begin(), basket.end());
+        b.indices.insert(b.indices.end(), basket.begin(), basket.end());
+        b.offsets.push_back(b.indices.size());
+        basket.clear();
+    };
+    for (uint32_t u = 0; u < x.rows; ++u) {
+        for (uint64_t p = x.offsets[u]; p < x.offsets[u + 1]; ++p) {
+            const uint64_t q = order.order[p];
+            if (p > x.offsets[u] &&
+                static_cast<double>(m.times[q] - m.times[order.order[p - 1]]) > gap_seconds) {
+                close();
+            }
+            basket.push_back(x.indices[q]);
+        }
+        close();
+    }
+    b.rows = static_cast<uint32_t>(b.offsets.size() - 1);
+    b.values.assign(b.indices.size(), 1.f);
+    return b;
+}
 
 /// Pairwise association rules a -> b over baskets (each training "user" is a basket or a
 /// session: pass session ids as users). score(b) = sum over history items a of conf(a -> b).
@@ -61,16 +95,25 @@ Trainer Parse(Params& p) {
     c.min_lift = p.Number("min_lift", 1.0, 0, 1e12);
     c.max_rules = p.Int("max_rules", 100, 1, 100000);
     c.max_basket = p.Int("max_basket", 500, 2, 1000000);
+    c.session_gap_minutes = p.Number("session_gap_minutes", 0, 0, 1e7);
     return [c](const InteractionMatrix& m, std::shared_ptr<const Catalog> cat,
                const TrainContext& ctx) {
         const uint32_t n = static_cast<uint32_t>(m.items.size());
-        const double baskets = std::max<double>(1, static_cast<double>(m.users.size()));
+        // Baskets: each user's history, or with a session gap, each of its sessions.
+        Csr sessions, sessions_by_item;
+        const bool by_session = c.session_gap_minutes > 0 && m.times.size() == m.by_user.nnz();
+        if (by_session) {
+            sessions = SessionBaskets(m, c.session_gap_minutes * 60);
+            sessions_by_item = sessions.Transposed();
+        }
+        const Csr& bu = by_session ? sessions : m.by_user;
+        const Csr& bi = by_session ? sessions_by_item : m.by_item;
+        const double baskets = std::max<double>(1, static_cast<double>(bu.rows));
         const double min_count = c.min_support < 1 ? c.min_support * baskets : c.min_support;
         std::vector<double> count(n, 0);
         for (uint32_t i = 0; i < n; ++i) {
-            count[i] = static_cast<double>(m.by_item.RowSize(i));
+            count[i] = static_cast<double>(bi.RowSize(i));
         }
-        const auto& bu = m.by_user;
         auto usable = [&](uint32_t u) {
             return bu.RowSize(u) <= static_cast<size_t>(c.max_basket);
         };
@@ -88,8 +131,8 @@ Trainer Parse(Params& p) {
             auto& co = acc[tid];
             auto& t = touched[tid];
             t.clear();
-            for (uint64_t p = m.by_item.offsets[a]; p < m.by_item.offsets[a + 1]; ++p) {
-                const uint32_t u = m.by_item.indices[p];
+            for (uint64_t p = bi.offsets[a]; p < bi.offsets[a + 1]; ++p) {
+                const uint32_t u = bi.indices[p];
                 if (!usable(u)) {
                     continue;
                 }
@@ -139,7 +182,8 @@ Trainer Parse(Params& p) {
             }
             conf.offsets[a + 1] = conf.indices.size();
         }
-        nlohmann::json info{{"algorithm", "assoc_rules"}, {"rules", conf.nnz()}};
+        nlohmann::json info{
+            {"algorithm", "assoc_rules"}, {"rules", conf.nnz()}, {"baskets", bu.rows}};
         return std::make_unique<AssocRulesModel>(std::move(cat), std::move(info), std::move(conf),
                                                  std::move(lift), std::move(support));
     };

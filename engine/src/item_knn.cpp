@@ -54,15 +54,6 @@ private:
 
 }  // namespace
 
-namespace {
-
-/// Each user's entries of m.by_user in time order (ties by item index): `order` lists entry
-/// positions user by user, `rank[q]` is entry q's place in its user's sequence.
-struct TimeOrder {
-    std::vector<uint64_t> order;
-    std::vector<uint32_t> rank;
-};
-
 TimeOrder OrderByTime(const InteractionMatrix& m) {
     TimeOrder t;
     const Csr& x = m.by_user;
@@ -81,8 +72,6 @@ TimeOrder OrderByTime(const InteractionMatrix& m) {
     }
     return t;
 }
-
-}  // namespace
 
 /// Row j holds the K items most similar to j (similarity of the item x item co-occurrence,
 /// or with a window, of co-occurrence within `window` events of each other in users' time

@@ -331,7 +331,7 @@ Trainer Parse(Params& p) {
     // ml-latest-small, never on the test split. The item-kNN generator counts items consumed
     // within 10 events of each other (sessions): on validation it lifted the ranker's nDCG@10
     // from 0.2259 to 0.2402, where plain co-occurrence kNN adds little to EASE.
-    c.generators["ease"] = sub("ease", {{"lambda", 300}, {"neighbors", 0}});
+    c.generators["ease"] = sub("ease", {{"lambda", 300}, {"neighbors", 1024}});
     c.generators["item_knn"] =
         sub("item_knn", {{"neighbors", 1000}, {"window", 10}, {"window_decay", 1}});
     c.generators["ials"] = sub("ials", {{"factors", 128}, {"alpha", 10}, {"regularization", 50}});

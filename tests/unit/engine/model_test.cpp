@@ -210,5 +210,59 @@ TEST(TrainTest, EaseDensePruningIsReported) {
     EXPECT_LT(pruned->Serialize().size(), dense->Serialize().size());
 }
 
+std::vector<std::string> RelatedIds(const Model& m, const std::string& item) {
+    std::vector<std::string> out;
+    for (const auto& r : m.Related(item, 10)) {
+        if (r.score > 0) {
+            out.push_back(r.item_id);
+        }
+    }
+    return out;
+}
+
+// Six users consume a, b, x1..x4, c in this order, one event per minute.
+std::vector<Interaction> Sequences() {
+    std::vector<Interaction> data;
+    for (int u = 0; u < 6; ++u) {
+        int64_t t = 1000 * u;
+        for (const char* item : {"a", "b", "x1", "x2", "x3", "x4", "c"}) {
+            data.push_back({"u" + std::to_string(u), item, 1.f, t += 60, "view"});
+        }
+    }
+    return data;
+}
+
+TEST(TrainTest, ItemKnnWindowCountsOnlyNearbyEvents) {
+    auto plain = Train("item_knn", {}, Sequences());
+    EXPECT_EQ(RelatedIds(*plain, "a").size(), 6u);
+    auto adjacent = Train("item_knn", {{"window", 1}}, Sequences());
+    EXPECT_EQ(RelatedIds(*adjacent, "a"), std::vector<std::string>{"b"});
+    EXPECT_EQ(RelatedIds(*adjacent, "x2").size(), 2u);  // x1 and x3
+    auto decayed = Train("item_knn", {{"window", 6}, {"window_decay", 1}}, Sequences());
+    auto related = RelatedIds(*decayed, "a");
+    ASSERT_EQ(related.size(), 6u);
+    EXPECT_EQ(related.front(), "b");
+    EXPECT_EQ(related.back(), "c");
+}
+
+TEST(TrainTest, AssocRulesSplitsSessionsAtTimeGaps) {
+    // Five users: p and q a minute apart, then r and s ten days later.
+    std::vector<Interaction> data;
+    for (int u = 0; u < 5; ++u) {
+        const std::string id = "u" + std::to_string(u);
+        data.push_back({id, "p", 1.f, 0, "purchase"});
+        data.push_back({id, "q", 1.f, 60, "purchase"});
+        data.push_back({id, "r", 1.f, 86400 * 10, "purchase"});
+        data.push_back({id, "s", 1.f, 86400 * 10 + 60, "purchase"});
+    }
+    auto whole = Train("assoc_rules", {}, data);
+    EXPECT_EQ(RelatedIds(*whole, "p").size(), 3u);
+    EXPECT_EQ(whole->Info()["baskets"], 5);
+    auto sessions = Train("assoc_rules", {{"session_gap_minutes", 30}}, data);
+    EXPECT_EQ(RelatedIds(*sessions, "p"), std::vector<std::string>{"q"});
+    EXPECT_EQ(RelatedIds(*sessions, "r"), std::vector<std::string>{"s"});
+    EXPECT_EQ(sessions->Info()["baskets"], 10);
+}
+
 }  // namespace
 }  // namespace recs::engine
