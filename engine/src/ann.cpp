@@ -88,7 +88,10 @@ ExactIndex::ExactIndex(const float* vectors, size_t n, size_t dim, size_t rescor
                std::sqrt(d) * std::ldexp(1.0, -25));
 }
 
-std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k) const {
+std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k, bool* float_scan) const {
+    if (float_scan != nullptr) {
+        *float_scan = half_.empty();
+    }
     if (half_.empty()) {
         return ExactTopK(full_.data(), n_, dim_, query, k);
     }
@@ -121,6 +124,9 @@ std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k) const {
         const double bound = error_per_query_norm_ * std::sqrt(detail::Dot(query, query, dim_));
         const double kth = heap[std::min(k, heap.size()) - 1].second;
         if (!std::isfinite(bound) || !(heap.back().second < kth - 2 * bound)) {
+            if (float_scan != nullptr) {
+                *float_scan = true;
+            }
             return ExactTopK(full_.data(), n_, dim_, query, k);
         }
     }

@@ -24,7 +24,9 @@ std::vector<Neighbor> ExactTopK(
 class ExactIndex {
 public:
     ExactIndex(const float* vectors, size_t n, size_t dim, size_t rescore = 64);
-    std::vector<Neighbor> Search(const float* query, size_t k) const;
+    /// The exact top-k, best first; `*float_scan` (optional) tells whether the bound forced
+    /// a full single-precision scan.
+    std::vector<Neighbor> Search(const float* query, size_t k, bool* float_scan = nullptr) const;
     size_t size() const { return n_; }
 
 private:
