@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "handlers/handlers.hpp"
+#include "http/content_length.hpp"
 #include "http/problem.hpp"
 #include "http/router.hpp"
 #include "http/thread_pool.hpp"
@@ -179,6 +180,18 @@ public:
         bool keep_alive = in.version() == Http::Version::Http11 && !in.headers().has("Connection");
         Request req;
         Response resp;
+        auto length = std::dynamic_pointer_cast<const CheckedContentLength>(
+            in.headers().tryGet<Http::Header::ContentLength>());
+        if (length != nullptr && !length->valid()) {
+            // The body's extent is unknown, so the connection cannot carry another request.
+            req.request_id = core::RandomUuid();
+            resp = ProblemResponse(
+                core::Error(core::ErrorCode::kInvalidArgument,
+                            "Content-Length must be a decimal number of bytes", "Content-Length"),
+                in.resource());
+            Send(st, writer, req, resp, false, start);
+            return;
+        }
         try {
             req = Convert(in);
         } catch (const std::exception&) {
@@ -290,6 +303,7 @@ int Server::Start() {
                     .maxRequestSize(st.services.config.body_limit + 64 * 1024)
                     .maxResponseSize(64 * 1024 * 1024);
     st.endpoint->init(opts);
+    InstallCheckedContentLength();
     st.endpoint->setHandler(std::make_shared<HttpHandler>(state_));
     st.endpoint->serveThreaded();
     st.port = static_cast<int>(static_cast<uint16_t>(st.endpoint->getPort()));

@@ -237,6 +237,27 @@ TEST_F(FoundationApiTest, BadInputOnEveryBodyRoute) {
     EXPECT_EQ(srv().Json(srv().Call("GET", "/v1/recs/keys", ka))["items"].size(), 1u);
 }
 
+// Pistache alone answers a huge Content-Length with a 500 carrying the exception text and
+// reads "abc" as 0; every malformed value must be a 400 problem naming the header.
+TEST_F(FoundationApiTest, MalformedContentLengthIsBadRequest) {
+    for (const std::string value :
+         {"-1", "99999999999999999999999", "18446744073709551616", "abc", "1e3", "12x", ""}) {
+        SCOPED_TRACE("Content-Length: " + value);
+        testing::HttpClient c(srv().port());
+        auto r = c.SendRaw(
+            "POST /v1/recs/admin/tenants HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + admin() +
+            "\r\nContent-Type: application/json\r\nContent-Length: " + value + "\r\n\r\n{}");
+        ExpectProblem(r, 400, "Content-Length");
+        EXPECT_EQ(r.body.find("stoull"), std::string::npos) << r.body;
+    }
+    testing::HttpClient c(srv().port());
+    auto ok =
+        c.SendRaw("POST /v1/recs/admin/tenants HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                  admin() + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    ExpectProblem(ok, 422, "name");
+    EXPECT_EQ(srv().Call("GET", "/v1/recs/health", "").status, 200);
+}
+
 // For every tenant-scoped route: tenant B's key gets 404 on tenant A's resources, and a key
 // without the route's scope gets 403.
 TEST_F(FoundationApiTest, CrossTenantMatrix) {

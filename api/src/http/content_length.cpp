@@ -1,0 +1,51 @@
+#include "http/content_length.hpp"
+
+#include <pistache/http_headers.h>
+
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+namespace recs::api {
+
+namespace Header = Pistache::Http::Header;
+
+void CheckedContentLength::parse(const std::string& data) {
+    size_t begin = data.find_first_not_of(" \t");
+    size_t end = data.find_last_not_of(" \t");
+    valid_ = begin != std::string::npos && end - begin < 18;
+    for (size_t i = begin; valid_ && i <= end; ++i) {
+        valid_ = data[i] >= '0' && data[i] <= '9';
+    }
+    if (valid_) {
+        ContentLength::parse(data.substr(begin, end - begin + 1));
+    }
+}
+
+namespace {
+
+// The registry offers no way to replace a header's parser, and its map is private. An explicit
+// template instantiation may name a private member ([temp.spec.general]: access checking does
+// not apply there), which hands out a pointer to the map; nothing else of Pistache is touched.
+using RegistryMap = std::unordered_map<std::string,
+                                       std::function<std::unique_ptr<Header::Header>()>,
+                                       Header::LowercaseHash,
+                                       Header::LowercaseEqual>;
+using RegistryMember = RegistryMap Header::Registry::*;
+
+RegistryMember RegistryMapMember();
+
+template <RegistryMember M>
+struct RegistryAccess {
+    friend RegistryMember RegistryMapMember() { return M; }
+};
+template struct RegistryAccess<&Header::Registry::registry>;
+
+}  // namespace
+
+void InstallCheckedContentLength() {
+    RegistryMap& map = Header::Registry::instance().*RegistryMapMember();
+    map[Header::ContentLength::Name] = [] { return std::make_unique<CheckedContentLength>(); };
+}
+
+}  // namespace recs::api
