@@ -1,5 +1,9 @@
 #include "recs/engine/ann.hpp"
 
+// hnswlib 0.6.2's SSE path prefetches one entry past the end of a neighbour list (a heap read
+// out of bounds that AddressSanitizer reports when inserting in parallel). Its hand-written
+// vectorisation is off; distances use our dispatched kernels instead (DotSpace below).
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
@@ -140,9 +144,29 @@ std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k, bool* flo
     return heap;
 }
 
+namespace {
+
+/// Inner-product distance (1 - dot) over float vectors, with the AVX2/AVX-512 dot kernel.
+class DotSpace final : public hnswlib::SpaceInterface<float> {
+public:
+    explicit DotSpace(size_t dim) : dim_(dim) {}
+    size_t get_data_size() override { return dim_ * sizeof(float); }
+    hnswlib::DISTFUNC<float> get_dist_func() override { return &Distance; }
+    void* get_dist_func_param() override { return &dim_; }
+
+private:
+    static float Distance(const void* a, const void* b, const void* dim) {
+        return 1.f - detail::Dot(static_cast<const float*>(a), static_cast<const float*>(b),
+                                 *static_cast<const size_t*>(dim));
+    }
+    size_t dim_;
+};
+
+}  // namespace
+
 struct HnswIndex::Impl {
     explicit Impl(size_t dim) : space(dim) {}
-    hnswlib::InnerProductSpace space;
+    DotSpace space;
     std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
 };
 
