@@ -129,7 +129,8 @@ std::vector<ScoredItem> BaseModel::Recommend(const std::string& user_id,
                                              size_t k,
                                              const std::unordered_set<std::string>& exclude,
                                              const std::vector<std::string>* candidates,
-                                             bool* cold_start) const {
+                                             bool* cold_start,
+                                             bool exclude_seen) const {
     const Catalog& c = *catalog_;
     const size_t n = c.items.size();
     int64_t user = c.users.Find(user_id);
@@ -181,6 +182,11 @@ std::vector<ScoredItem> BaseModel::Recommend(const std::string& user_id,
     for (const auto& id : exclude) {
         int64_t i = c.items.Find(id);
         if (i >= 0) {
+            scores[i] = kOut;
+        }
+    }
+    if (exclude_seen) {
+        for (uint32_t i : hist) {
             scores[i] = kOut;
         }
     }

@@ -42,12 +42,14 @@ public:
     BaseModel(std::shared_ptr<const Catalog> catalog, nlohmann::json info);
 
     // Model
+    using Model::Recommend;
     std::vector<ScoredItem> Recommend(const std::string& user_id,
                                       const std::vector<std::string>& history,
                                       size_t k,
                                       const std::unordered_set<std::string>& exclude,
                                       const std::vector<std::string>* candidates,
-                                      bool* cold_start) const override;
+                                      bool* cold_start,
+                                      bool exclude_seen) const override;
     std::vector<ScoredItem> Related(const std::string& item_id, size_t k) const override;
     void Save(const std::string& path) const override;
     std::string Serialize() const override;

@@ -53,12 +53,10 @@ void InProcessPool::Preload(const core::ServingTarget& target) { Get(target); }
 core::RankResult InProcessPool::Rank(const core::ServingTarget& target,
                                      const core::RankRequest& req) {
     auto model = Get(target);
-    std::unordered_set<std::string> exclude = req.exclude_ids;
-    if (req.exclude_seen)
-        for (auto& s : model->SeenItems(req.user_id)) exclude.insert(std::move(s));
     bool cold = false;
     const std::vector<std::string>* cands = req.candidate_ids ? &*req.candidate_ids : nullptr;
-    auto items = model->Recommend(req.user_id, {}, req.limit, exclude, cands, &cold);
+    auto items = model->Recommend(req.user_id, {}, req.limit, req.exclude_ids, cands, &cold,
+                                  req.exclude_seen);
     core::RankResult out;
     out.cold_start = cold;
     std::string reason = cold ? "cold_start:popularity" : std::string(model->Algorithm());

@@ -57,6 +57,26 @@ TEST_P(AlgorithmTest, RecommendsUnseenItemsOfTheUsersCluster) {
     }
 }
 
+TEST_P(AlgorithmTest, ExcludeSeenEqualsExcludingTheSeenIds) {
+    auto model = Train(GetParam(), FastParams(GetParam()), testing::ClusteredData());
+    for (const std::string user : {"u0", "u7", "stranger"}) {
+        auto seen = model->SeenItems(user);
+        std::unordered_set<std::string> exclude(seen.begin(), seen.end());
+        auto by_ids = model->Recommend(user, {}, 8, exclude, nullptr, nullptr);
+        auto by_flag = model->Recommend(user, {}, 8, {}, nullptr, nullptr, true);
+        ASSERT_EQ(by_flag.size(), by_ids.size()) << user;
+        for (size_t r = 0; r < by_flag.size(); ++r) {
+            EXPECT_EQ(by_flag[r].item_id, by_ids[r].item_id) << user << " rank " << r;
+        }
+    }
+    // Request history counts as seen too.
+    for (const auto& r :
+         model->Recommend("stranger", {"i1", "i3"}, 20, {}, nullptr, nullptr, true)) {
+        EXPECT_NE(r.item_id, "i1");
+        EXPECT_NE(r.item_id, "i3");
+    }
+}
+
 TEST_P(AlgorithmTest, ColdStartAndCandidates) {
     auto model = Train(GetParam(), FastParams(GetParam()), testing::ClusteredData());
     auto popular = Train("popularity", {}, testing::ClusteredData())

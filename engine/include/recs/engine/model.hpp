@@ -53,13 +53,23 @@ public:
     /// `candidates` is not null only those items are ranked. A user unknown to the model with
     /// no known item in `history` gets the popularity ranking and `*cold_start` (if non-null)
     /// is set to true. Never throws for unknown ids; returns fewer than k items if the catalogue
-    /// (or candidate list) is smaller.
+    /// (or candidate list) is smaller. With `exclude_seen`, the user's training items and
+    /// `history` are never returned either (without building a set of their ids).
     virtual std::vector<ScoredItem> Recommend(const std::string& user_id,
                                               const std::vector<std::string>& history,
                                               size_t k,
                                               const std::unordered_set<std::string>& exclude,
                                               const std::vector<std::string>* candidates,
-                                              bool* cold_start) const = 0;
+                                              bool* cold_start,
+                                              bool exclude_seen) const = 0;
+    std::vector<ScoredItem> Recommend(const std::string& user_id,
+                                      const std::vector<std::string>& history,
+                                      size_t k,
+                                      const std::unordered_set<std::string>& exclude,
+                                      const std::vector<std::string>* candidates,
+                                      bool* cold_start) const {
+        return Recommend(user_id, history, k, exclude, candidates, cold_start, false);
+    }
 
     /// Items related to `item_id` (item-to-item), best first, without the item itself. An
     /// unknown item gets the most popular items.
