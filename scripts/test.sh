@@ -21,6 +21,6 @@ export RECS_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export RECS_TEST_DATA_DIR="$TMP/data"
 export RECS_SHARED_DIR="${RECS_SHARED_DIR:-$(cd .. && pwd)/shared}"
 mkdir -p "$RECS_TEST_DATA_DIR"
-LABELS=${RECS_TEST_LABELS:-unit|db|redis|api}
+LABELS=${RECS_TEST_LABELS:-unit|db|redis|api|quality}
 cd "$BUILD_DIR"
 ctest -L "$LABELS" --output-on-failure --timeout 900
