@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 namespace recs::api {
@@ -44,8 +45,13 @@ template struct RegistryAccess<&Header::Registry::registry>;
 }  // namespace
 
 void InstallCheckedContentLength() {
-    RegistryMap& map = Header::Registry::instance().*RegistryMapMember();
-    map[Header::ContentLength::Name] = [] { return std::make_unique<CheckedContentLength>(); };
+    // Once per process: a second server in the same process must not write the map while the
+    // first one's reactor threads read it.
+    static std::once_flag once;
+    std::call_once(once, [] {
+        RegistryMap& map = Header::Registry::instance().*RegistryMapMember();
+        map[Header::ContentLength::Name] = [] { return std::make_unique<CheckedContentLength>(); };
+    });
 }
 
 }  // namespace recs::api

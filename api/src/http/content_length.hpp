@@ -19,8 +19,9 @@ private:
     bool valid_ = true;
 };
 
-/// Makes the header registry build CheckedContentLength for "Content-Length". Idempotent; call
-/// before the server starts (the registry is not locked).
+/// Makes the header registry build CheckedContentLength for "Content-Length". The first call
+/// in a process does it (the registry is not locked: call before serving); later calls do
+/// nothing.
 void InstallCheckedContentLength();
 
 }  // namespace recs::api
