@@ -217,15 +217,24 @@ void ArtifactSizes(benchmark::State& state, const std::vector<Interaction>& data
     }
 }
 
-void BM_ArtifactSizesMovieLens(benchmark::State& state) {
+/// ml-latest-small's ratings (RECS_ML_RATINGS, else ../shared beside the working directory);
+/// false, with the benchmark skipped, when the file is missing.
+bool MovieLens(benchmark::State& state, std::vector<recs::engine::Interaction>* data) {
     const char* path = std::getenv("RECS_ML_RATINGS");
-    std::string file = path != nullptr ? path : "/work/shared/data/ml-latest-small/ratings.csv";
+    std::string file = path != nullptr ? path : "../shared/data/ml-latest-small/ratings.csv";
     if (!std::filesystem::exists(file)) {
         state.SkipWithError("set RECS_ML_RATINGS to ml-latest-small/ratings.csv");
-        return;
+        return false;
     }
-    auto data = recs::engine::ReadInteractionsFile(file, nullptr);
-    ArtifactSizes(state, data, false);
+    *data = recs::engine::ReadInteractionsFile(file, nullptr);
+    return true;
+}
+
+void BM_ArtifactSizesMovieLens(benchmark::State& state) {
+    std::vector<recs::engine::Interaction> data;
+    if (MovieLens(state, &data)) {
+        ArtifactSizes(state, data, false);
+    }
 }
 BENCHMARK(BM_ArtifactSizesMovieLens)->Unit(benchmark::kSecond)->Iterations(1);
 
@@ -234,13 +243,10 @@ BENCHMARK(BM_ArtifactSizesMovieLens)->Unit(benchmark::kSecond)->Iterations(1);
 void BM_RecommendMovieLens(benchmark::State& state,
                            const std::string& algorithm,
                            const nlohmann::json& hp) {
-    const char* path = std::getenv("RECS_ML_RATINGS");
-    std::string file = path != nullptr ? path : "/work/shared/data/ml-latest-small/ratings.csv";
-    if (!std::filesystem::exists(file)) {
-        state.SkipWithError("set RECS_ML_RATINGS to ml-latest-small/ratings.csv");
+    std::vector<recs::engine::Interaction> data;
+    if (!MovieLens(state, &data)) {
         return;
     }
-    auto data = recs::engine::ReadInteractionsFile(file, nullptr);
     auto model = recs::engine::Train(algorithm, hp, data);
     std::vector<std::string> users;
     for (const auto& x : data) {
