@@ -420,8 +420,12 @@ std::unique_ptr<BaseModel> Load(std::shared_ptr<const Catalog> c,
     }
     auto booster = std::make_unique<Booster>();
 #ifdef RECS_HAVE_XGBOOST
+    // The ranker is always saved as UBJSON. XGBoost's loader trusts the lengths inside its
+    // input (a fuzzed legacy-format buffer made it allocate 8 EB), so only a buffer that parses
+    // completely as UBJSON reaches it.
     if (!bytes.empty() &&
-        XGBoosterLoadModelFromBuffer(booster->get(), bytes.data(), bytes.size()) != 0) {
+        (bytes[0] != '{' || nlohmann::json::from_ubjson(bytes, true, false).is_discarded() ||
+         XGBoosterLoadModelFromBuffer(booster->get(), bytes.data(), bytes.size()) != 0)) {
         ArtifactReader::Fail("bad ranker model");
     }
     if (!bytes.empty()) {

@@ -171,5 +171,38 @@ TEST(ArtifactTest, InfoFieldsOfTheWrongTypeNeverEscapeAsOtherExceptions) {
     }
 }
 
+// The XGBoost ranker's model travels inside the artifact as UBJSON; it must load back (the
+// loader checks the UBJSON before XGBoost sees it), and other bytes are refused. The input that
+// made XGBoost's legacy-format parser allocate 8 EB is in fuzz/regressions, which every fuzz
+// run (under ASan) replays.
+TEST(ArtifactTest, XgboostRankerRoundTripsAndForeignRankerBytesAreRefused) {
+    const nlohmann::json params = {{"candidates", 20},
+                                   {"rounds", 5},
+                                   {"ranker", "xgboost"},
+                                   {"ials", {{"factors", 4}, {"epochs", 2}}}};
+    auto model = Train("ltr", params, testing::ClusteredData(20, 12));
+    auto bytes = model->Serialize();
+    auto loaded = LoadModelFromBuffer(bytes);
+    EXPECT_EQ(loaded->Serialize(), bytes);
+    const auto a = model->Recommend("u1", {}, 5, {}, nullptr, nullptr);
+    const auto b = loaded->Recommend("u1", {}, 5, {}, nullptr, nullptr);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].item_id, b[i].item_id);
+    }
+    // Replace the ranker's UBJSON object start with a legacy-format byte: refused, not parsed.
+    std::string payload(ArtifactPayload(bytes));
+    const size_t ubj = payload.find("{L");
+    ASSERT_NE(ubj, std::string::npos);
+    payload[ubj] = 'X';
+    try {
+        LoadModelFromBuffer(WrapArtifactPayload(payload));
+        FAIL() << "expected core::Error";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable);
+        EXPECT_NE(std::string(e.what()).find("ranker"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace recs::engine
