@@ -24,11 +24,9 @@ seeds="$build/fuzz-seeds"
 mkdir -p "$corpus" "$seeds"
 ASAN_OPTIONS=detect_leaks=0 "$build/bin/make_seed_corpus" "$seeds"
 echo "seeds: $(ls "$seeds" | wc -l) files; fuzzing for ${seconds}s" >&2
-# Inputs that once crashed the loader (fuzz/regressions) are replayed first, on every run:
+# Inputs that once crashed the loader (fuzz/regressions) are a read-only corpus folder, run
+# before any mutation:
 #   xgboost-legacy-huge-string - ltr ranker bytes in XGBoost's legacy format with a huge string
 #   length (XGBoost tried to allocate 8 EB); only complete UBJSON reaches XGBoost now.
-echo "replaying $(ls "$root/fuzz/regressions" | wc -l) regression inputs" >&2
-ASAN_OPTIONS=detect_leaks=1 "$build/bin/artifact_fuzzer" -rss_limit_mb=4096 \
-  "$root"/fuzz/regressions/*
-ASAN_OPTIONS=detect_leaks=1 "$build/bin/artifact_fuzzer" "$corpus" "$seeds" \
+ASAN_OPTIONS=detect_leaks=1 "$build/bin/artifact_fuzzer" "$corpus" "$seeds" "$root/fuzz/regressions" \
   -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1

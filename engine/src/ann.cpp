@@ -18,25 +18,21 @@ namespace recs::engine {
 
 namespace {
 
-// Top-k of rows [begin, end) into `heap` (best first after sorting).
-void TopKRange(const float* vectors,
-               size_t begin,
-               size_t end,
-               size_t dim,
-               const float* query,
-               size_t k,
-               std::vector<Neighbor>& heap) {
+// The `keep` best of n rows into `heap` (a min-heap, unordered), scoring blocks of rows with
+// `row_dots(first_row, count, scores)`.
+template <typename RowDotsFn>
+void ScanTopK(size_t n, size_t keep, RowDotsFn row_dots, std::vector<Neighbor>& heap) {
     constexpr size_t kBlock = 4096;
     float scores[kBlock];
     auto worse = [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; };
     heap.clear();
-    heap.reserve(k + 1);
-    for (size_t b = begin; b < end; b += kBlock) {
-        const size_t len = std::min(kBlock, end - b);
-        detail::RowDots(vectors + b * dim, len, dim, query, scores);
+    heap.reserve(keep + 1);
+    for (size_t b = 0; b < n; b += kBlock) {
+        const size_t len = std::min(kBlock, n - b);
+        row_dots(b, len, scores);
         for (size_t t = 0; t < len; ++t) {
             const auto i = static_cast<uint32_t>(b + t);
-            if (heap.size() < k) {
+            if (heap.size() < keep) {
                 heap.emplace_back(i, scores[t]);
                 std::push_heap(heap.begin(), heap.end(), worse);
             } else if (scores[t] > heap.front().second) {
@@ -57,7 +53,12 @@ std::vector<Neighbor> ExactTopK(
     if (k == 0) {
         return out;
     }
-    TopKRange(vectors, 0, n, dim, query, k, out);
+    ScanTopK(
+        n, k,
+        [&](size_t first, size_t count, float* scores) {
+            detail::RowDots(vectors + first * dim, count, dim, query, scores);
+        },
+        out);
     std::sort(out.begin(), out.end(), [](const Neighbor& a, const Neighbor& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
     });
@@ -99,26 +100,14 @@ std::vector<Neighbor> ExactIndex::Search(const float* query, size_t k, bool* flo
     if (half_.empty()) {
         return ExactTopK(full_.data(), n_, dim_, query, k);
     }
-    constexpr size_t kBlock = 4096;
-    float scores[kBlock];
     const size_t keep = std::min(n_, std::max(k, rescore_));
-    auto worse = [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; };
     std::vector<Neighbor> heap;
-    heap.reserve(keep + 1);
-    for (size_t b = 0; b < n_; b += kBlock) {
-        const size_t len = std::min(kBlock, n_ - b);
-        detail::RowDotsHalf(half_.data() + b * dim_, len, dim_, query, scores);
-        for (size_t t = 0; t < len; ++t) {
-            if (heap.size() < keep) {
-                heap.emplace_back(static_cast<uint32_t>(b + t), scores[t]);
-                std::push_heap(heap.begin(), heap.end(), worse);
-            } else if (scores[t] > heap.front().second) {
-                std::pop_heap(heap.begin(), heap.end(), worse);
-                heap.back() = {static_cast<uint32_t>(b + t), scores[t]};
-                std::push_heap(heap.begin(), heap.end(), worse);
-            }
-        }
-    }
+    ScanTopK(
+        n_, keep,
+        [&](size_t first, size_t count, float* scores) {
+            detail::RowDotsHalf(half_.data() + first * dim_, count, dim_, query, scores);
+        },
+        heap);
     // Exactness: every item outside the heap scored at most the heap's minimum in half
     // precision. If that minimum is more than twice the error bound below the k-th best half
     // score, no item outside can beat the k-th best in float; otherwise scan in float.

@@ -16,6 +16,7 @@
 #include "recs/store/loop_store.hpp"
 #include "recs/workers/training.hpp"
 #include "support/loop_helpers.hpp"
+#include "support/shared_data.hpp"
 #include "support/test_env.hpp"
 
 namespace recs {
@@ -23,15 +24,10 @@ namespace {
 
 using nlohmann::json;
 
-std::string RatingsPath() {
-    const char* shared = std::getenv("RECS_SHARED_DIR");
-    std::string base = shared ? shared : std::string(RECS_SOURCE_DIR) + "/../shared";
-    return base + "/data/ml-latest-small/ratings.csv";
-}
-
 TEST(Quality, ApiAnswersMatchTheOfflineEvaluation) {
     RECS_REQUIRE_SERVICES();
-    if (!std::filesystem::exists(RatingsPath())) GTEST_SKIP() << "no " << RatingsPath();
+    if (!std::filesystem::exists(testing::MovieLensRatingsPath()))
+        GTEST_SKIP() << "no " << testing::MovieLensRatingsPath();
     testing::TestDatabase::Get().Truncate();
     auto cfg = testing::TestServer::DefaultConfig();
     cfg.body_limit = 8 * 1024 * 1024;
@@ -40,7 +36,7 @@ TEST(Quality, ApiAnswersMatchTheOfflineEvaluation) {
     auto key = srv.CreateKey(tenant, {"admin"});
 
     engine::ReadStats stats;
-    auto all = engine::ReadInteractionsFile(RatingsPath(), &stats);
+    auto all = engine::ReadInteractionsFile(testing::MovieLensRatingsPath(), &stats);
     engine::SplitOptions so;  // item-stratified 75/25, seed 42
     auto split = engine::Split(all, so);
     ASSERT_GT(split.train.size(), 70000u);

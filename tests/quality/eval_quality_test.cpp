@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/shared_data.hpp"
+
 namespace recs {
 namespace {
 
@@ -36,12 +38,6 @@ Run Eval(const std::string& args) {
     int st = pclose(p);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return r;
-}
-
-std::string RatingsPath() {
-    const char* shared = std::getenv("RECS_SHARED_DIR");
-    std::string base = shared ? shared : std::string(RECS_SOURCE_DIR) + "/../shared";
-    return base + "/data/ml-latest-small/ratings.csv";
 }
 
 double Ndcg(const json& report, const std::string& algorithm) {
@@ -93,9 +89,10 @@ TEST(EvalCommand, ReadsTabSeparatedFilesAndCountsBadLines) {
 // within 0.01) and the target: the default ltr reaches nDCG@10 >= 0.42 with everything chosen
 // on validation splits of train.
 TEST(EvalCommand, MovieLensReferenceAndTarget) {
-    ASSERT_TRUE(std::filesystem::exists(RatingsPath()))
-        << RatingsPath() << " is missing: set RECS_SHARED_DIR to the shared folder";
-    auto r = Eval(RatingsPath() +
+    ASSERT_TRUE(std::filesystem::exists(testing::MovieLensRatingsPath()))
+        << testing::MovieLensRatingsPath()
+        << " is missing: set RECS_SHARED_DIR to the shared folder";
+    auto r = Eval(testing::MovieLensRatingsPath() +
                   " --split item-stratified --ratio 0.75 --seed 42 --k 10 --json --quiet"
                   " --algorithms popularity,ease,ltr --param ease.lambda=500"
                   " --param ease.neighbors=0");
