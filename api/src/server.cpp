@@ -10,6 +10,7 @@
 
 #include "handlers/handlers.hpp"
 #include "http/content_length.hpp"
+#include "http/decode.hpp"
 #include "http/problem.hpp"
 #include "http/router.hpp"
 #include "http/thread_pool.hpp"
@@ -69,7 +70,7 @@ Request Convert(const Http::Request& in) {
     r.method = Http::methodString(in.method());
     r.path = in.resource();
     for (auto it = in.query().parameters_begin(); it != in.query().parameters_end(); ++it)
-        r.query[it->first] = it->second;
+        r.query[PercentDecode(it->first)] = PercentDecode(it->second);
     for (const auto& [name, raw] : in.headers().rawList()) r.headers[Lower(name)] = raw.value();
     for (const auto& h : in.headers().list()) {
         std::ostringstream os;
@@ -77,6 +78,7 @@ Request Convert(const Http::Request& in) {
         r.headers[Lower(h->name())] = os.str();
     }
     r.body = in.body();
+    r.client = in.address().host();
     const std::string* rid = r.Header("x-request-id");
     r.request_id = rid && ValidRequestId(*rid) ? *rid : core::RandomUuid();
     return r;
@@ -115,7 +117,9 @@ Response RunIdempotent(Server::State& st, const RouteSpec& route, Request& req) 
 /// Runs the route: authentication, tenant context, handler; every failure becomes a problem.
 Response Execute(Server::State& st, const RouteSpec& route, Request& req) {
     try {
+        CheckRequestText(req);
         req.principal = st.services.auth->Authenticate(req, route.auth, route.scope);
+        DecodeBody(route, req);
         if (route.idempotent) return RunIdempotent(st, route, req);
         return route.handler(req);
     } catch (const core::Error& e) {

@@ -118,7 +118,10 @@ Event ParseEvent(const nlohmann::json& j, int64_t now_ms) {
     e.session_id = OptionalId(j, "session_id");
     e.request_id = OptionalString(j, "request_id", 128);
     e.value = OptionalNumber(j, "value");
-    if (e.value && !std::isfinite(*e.value)) ThrowUnprocessable("'value' must be finite", "value");
+    // Ratings weigh training by their value: an unbounded one would swamp (or, past float
+    // range, poison) a tenant's whole model.
+    if (e.value && (!std::isfinite(*e.value) || std::fabs(*e.value) > kMaxEventValue))
+        ThrowUnprocessable("'value' must be between -1e9 and 1e9", "value");
     if (e.type == "rating" && !e.value)
         ThrowUnprocessable("a rating event needs 'value' (the stars)", "value");
     if (e.type != "impression" && !e.item_id)
@@ -144,6 +147,8 @@ Event ParseEvent(const nlohmann::json& j, int64_t now_ms) {
     auto md = j.find("metadata");
     if (md != j.end() && !md->is_null()) {
         if (!md->is_object()) ThrowUnprocessable("'metadata' must be an object", "metadata");
+        if (JsonSize(*md) > kMaxEventMetadataBytes)
+            ThrowUnprocessable("'metadata' is larger than 64 KiB", "metadata");
         e.metadata = *md;
     }
     return e;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "recs/core/error.hpp"
+#include "recs/core/text.hpp"
 
 namespace recs::core {
 namespace {
@@ -20,11 +22,112 @@ const char* TypeName(const nlohmann::json& v) {
 
 }  // namespace
 
+namespace {
+
+/// Checks what nlohmann's parser does not bound: nesting depth (its parser is iterative, but
+/// copies, dumps and comparisons of the result recurse) and UTF-8 outside strings. Returns the
+/// detail of the first problem, or an empty string.
+std::string ScanJson(std::string_view text) {
+    if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos)
+        return "is not valid UTF-8 (byte " + std::to_string(bad) + ")";
+    size_t depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;  // the escaped character cannot end the string
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth)
+                return "nests arrays and objects deeper than the limit of " +
+                       std::to_string(kMaxJsonDepth) + " levels (byte " + std::to_string(i) + ")";
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return "";
+}
+
+void AppendKey(std::string& path, const std::string& key) {
+    if (!path.empty()) path += '.';
+    path += key;
+}
+
+void CheckValues(const nlohmann::json& j, std::string& path) {
+    auto fail = [&](const std::string& what) {
+        std::string f = path.empty() ? "body" : path;
+        ThrowUnprocessable("'" + f + "' " + what, f);
+    };
+    switch (j.type()) {
+        case nlohmann::json::value_t::string:
+            if (j.get_ref<const std::string&>().find('\0') != std::string::npos)
+                fail("must not contain a NUL character");
+            return;
+        case nlohmann::json::value_t::number_float:
+            if (!std::isfinite(j.get<double>())) fail("is a number out of range");
+            return;
+        case nlohmann::json::value_t::array: {
+            size_t keep = path.size();
+            for (size_t i = 0; i < j.size(); ++i) {
+                path += "[" + std::to_string(i) + "]";
+                CheckValues(j[i], path);
+                path.resize(keep);
+            }
+            return;
+        }
+        case nlohmann::json::value_t::object: {
+            size_t keep = path.size();
+            for (auto it = j.begin(); it != j.end(); ++it) {
+                if (it.key().find('\0') != std::string::npos) {
+                    std::string f = path.empty() ? "body" : path;
+                    ThrowUnprocessable("a key of '" + f + "' contains a NUL character", f);
+                }
+                AppendKey(path, it.key());
+                CheckValues(it.value(), path);
+                path.resize(keep);
+            }
+            return;
+        }
+        default:
+            return;
+    }
+}
+
+}  // namespace
+
+nlohmann::json ParseJsonDocument(std::string_view text, std::string_view where) {
+    std::string w(where);
+    if (text.empty()) ThrowInvalid("the " + w + " is empty; a JSON document is required", w);
+    if (auto problem = ScanJson(text); !problem.empty())
+        ThrowInvalid("the " + w + " " + problem, w);
+    try {
+        return nlohmann::json::parse(text.begin(), text.end());
+    } catch (const nlohmann::json::parse_error& e) {
+        ThrowInvalid("the " + w + " is not valid JSON (byte " + std::to_string(e.byte) + ")", w);
+    } catch (const nlohmann::json::out_of_range&) {  // a number past double's range
+        ThrowUnprocessable("the " + w + " holds a number out of range", w);
+    }
+}
+
+void CheckJsonValues(const nlohmann::json& j, const std::string& prefix) {
+    std::string path = prefix;
+    CheckValues(j, path);
+}
+
 nlohmann::json ParseJsonBody(std::string_view body) {
-    if (body.empty()) ThrowInvalid("request body is empty; a JSON document is required");
-    auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded()) ThrowInvalid("request body is not valid JSON");
+    auto j = ParseJsonDocument(body, "body");
+    CheckJsonValues(j);
     return j;
+}
+
+size_t JsonSize(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
 }
 
 const nlohmann::json& RequireObject(const nlohmann::json& j, std::string_view what) {
@@ -111,8 +214,7 @@ std::optional<std::string> OptionalId(const nlohmann::json& obj, const std::stri
         ThrowUnprocessable("'" + field + "' must be a string or an integer, got " + TypeName(*it),
                            field);
     }
-    if (s.empty()) ThrowUnprocessable("'" + field + "' must not be empty", field);
-    if (s.size() > 256) ThrowUnprocessable("'" + field + "' is longer than 256 bytes", field);
+    CheckIdText(s, field, kMaxIdBytes);
     return s;
 }
 

@@ -1,8 +1,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "handlers/bulk_body.hpp"
 #include "handlers/handlers.hpp"
+#include "http/decode.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 
@@ -19,8 +19,7 @@ int64_t NowMs() {
 }
 
 Response Post(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    auto ev = core::ParseEvent(body, NowMs());
+    auto ev = core::ParseEvent(req.json, NowMs());
     auto res = s.ingestor->Submit(req.Tenant(), {ev});
     return Response::Json(
         202, json{{"event_id", ev.event_id}, {"duplicate", res.duplicates > 0}}.dump());
@@ -31,13 +30,12 @@ Response Bulk(Services& s, Request& req) {
     int64_t now = NowMs();
     std::vector<core::Event> valid;
     json rejected = json::array();
-    auto items = BulkItems(req, kMaxBulkItems, "events");
-    for (size_t i = 0; i < items.size(); ++i) {
+    for (const auto& item : req.items) {
         try {
-            if (items[i].is_discarded()) core::ThrowInvalid("line is not valid JSON");
-            valid.push_back(core::ParseEvent(items[i], now));
+            if (item.error) throw *item.error;
+            valid.push_back(core::ParseEvent(item.value, now));
         } catch (const core::Error& e) {
-            rejected.push_back(RejectedItem(i, e));
+            rejected.push_back(RejectedItem(item, e));
         }
     }
     store::InsertResult res;
@@ -61,12 +59,24 @@ Response Get(Services& s, Request& req) {
 
 void RegisterEventRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
-    router.Add({"POST", "/v1/recs/events", t, core::Scope::kEventsWrite, false,
-                [&s](Request& r) { return Post(s, r); }});
-    router.Add({"POST", "/v1/recs/events/bulk", t, core::Scope::kEventsWrite, false,
-                [&s](Request& r) { return Bulk(s, r); }});
-    router.Add({"GET", "/v1/recs/events/{event_id}", t, core::Scope::kEventsRead, false,
-                [&s](Request& r) { return Get(s, r); }});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/events",
+                .auth = t,
+                .scope = core::Scope::kEventsWrite,
+                .handler = [&s](Request& r) { return Post(s, r); },
+                .body = BodyKind::kJson});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/events/bulk",
+                .auth = t,
+                .scope = core::Scope::kEventsWrite,
+                .handler = [&s](Request& r) { return Bulk(s, r); },
+                .body = BodyKind::kBulk,
+                .max_items = kMaxBulkItems});
+    router.Add({.method = "GET",
+                .path = "/v1/recs/events/{event_id}",
+                .auth = t,
+                .scope = core::Scope::kEventsRead,
+                .handler = [&s](Request& r) { return Get(s, r); }});
 }
 
 }  // namespace recs::api

@@ -1,8 +1,8 @@
-#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
-#include "handlers/bulk_body.hpp"
 #include "handlers/handlers.hpp"
+#include "http/decode.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 
@@ -10,6 +10,7 @@ namespace recs::api {
 namespace {
 
 using nlohmann::json;
+constexpr size_t kMaxBulkEntities = 100000;
 
 void CheckEntityType(const std::string& t, const std::string& field) {
     if (t != "user" && t != "item")
@@ -21,7 +22,7 @@ json ParseFeatures(const json& body) {
     if (it == body.end() || it->is_null())
         core::ThrowUnprocessable("'features' is required", "features");
     if (!it->is_object()) core::ThrowUnprocessable("'features' must be an object", "features");
-    if (it->dump().size() > 64 * 1024)
+    if (core::JsonSize(*it) > 64 * 1024)
         core::ThrowUnprocessable("'features' is larger than 64 KiB", "features");
     return *it;
 }
@@ -30,8 +31,7 @@ Response Put(Services& s, Request& req) {
     const auto& type = req.Param("entity_type");
     const auto& id = req.Param("entity_id");
     CheckEntityType(type, "entity_type");
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"features"});
     auto features = ParseFeatures(body);
     auto at = s.features->Upsert(req.Tenant(), type, id, features);
@@ -55,14 +55,13 @@ Response Get(Services& s, Request& req) {
 }
 
 Response Bulk(Services& s, Request& req) {
-    // Bounded by the body limit only, as before.
-    auto items = BulkItems(req, std::numeric_limits<size_t>::max(), "entities");
     json rejected = json::array();
     json rows = json::array();
-    for (size_t i = 0; i < items.size(); ++i) {
+    std::set<std::pair<std::string, std::string>> distinct;
+    for (const auto& item : req.items) {
         try {
-            const auto& it = items[i];
-            if (it.is_discarded()) core::ThrowInvalid("line is not valid JSON");
+            if (item.error) throw *item.error;
+            const auto& it = item.value;
             core::RequireObject(it, "item");
             core::RejectUnknownFields(it, {"entity_type", "entity_id", "features"});
             auto type = core::RequireString(it, "entity_type", 8);
@@ -70,12 +69,16 @@ Response Bulk(Services& s, Request& req) {
             auto id = core::RequireId(it, "entity_id");
             rows.push_back(
                 {{"entity_type", type}, {"entity_id", id}, {"features", ParseFeatures(it)}});
+            distinct.emplace(type, id);
         } catch (const core::Error& e) {
-            rejected.push_back(RejectedItem(i, e));
+            rejected.push_back(RejectedItem(item, e));
         }
     }
     s.features->UpsertMany(req.Tenant(), rows);
-    return Response::Json(200, json{{"accepted", rows.size()}, {"rejected", rejected}}.dump());
+    // A repeated entity is stored once (the last one wins): `accepted` counts entities.
+    return Response::Json(
+        200,
+        json{{"accepted", distinct.size()}, {"items", rows.size()}, {"rejected", rejected}}.dump());
 }
 
 }  // namespace
@@ -83,12 +86,24 @@ Response Bulk(Services& s, Request& req) {
 void RegisterFeatureRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const std::string path = "/v1/recs/features/entities/{entity_type}/{entity_id}";
-    router.Add({"POST", path, t, core::Scope::kModelsWrite, false,
-                [&s](Request& r) { return Put(s, r); }});
-    router.Add(
-        {"GET", path, t, core::Scope::kModelsRead, false, [&s](Request& r) { return Get(s, r); }});
-    router.Add({"POST", "/v1/recs/features/bulk", t, core::Scope::kModelsWrite, false,
-                [&s](Request& r) { return Bulk(s, r); }});
+    router.Add({.method = "POST",
+                .path = path,
+                .auth = t,
+                .scope = core::Scope::kModelsWrite,
+                .handler = [&s](Request& r) { return Put(s, r); },
+                .body = BodyKind::kJson});
+    router.Add({.method = "GET",
+                .path = path,
+                .auth = t,
+                .scope = core::Scope::kModelsRead,
+                .handler = [&s](Request& r) { return Get(s, r); }});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/features/bulk",
+                .auth = t,
+                .scope = core::Scope::kModelsWrite,
+                .handler = [&s](Request& r) { return Bulk(s, r); },
+                .body = BodyKind::kBulk,
+                .max_items = kMaxBulkEntities});
 }
 
 }  // namespace recs::api

@@ -5,7 +5,11 @@
 namespace recs::api {
 
 void RegisterHealthRoutes(Router& router, Services& s) {
-    router.Add({"GET", "/v1/recs/health", AuthMode::kNone, std::nullopt, true, [&s](Request&) {
+    router.Add({.method = "GET",
+                .path = "/v1/recs/health",
+                .auth = AuthMode::kNone,
+                .run_inline = true,
+                .handler = [&s](Request&) {
                     auto [checks, up] = s.health->Snapshot();
                     bool draining = s.draining.load();
                     nlohmann::json j = {
@@ -14,7 +18,11 @@ void RegisterHealthRoutes(Router& router, Services& s) {
                         {"checks", checks}};
                     return Response::Json(up && !draining ? 200 : 503, j.dump());
                 }});
-    router.Add({"GET", "/metrics", AuthMode::kNone, std::nullopt, true, [&s](Request&) {
+    router.Add({.method = "GET",
+                .path = "/metrics",
+                .auth = AuthMode::kNone,
+                .run_inline = true,
+                .handler = [&s](Request&) {
                     return Response{200, s.metrics.Render(), "text/plain; version=0.0.4", {}};
                 }});
 }

@@ -11,8 +11,7 @@ namespace {
 using nlohmann::json;
 
 Response Train(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"model_id", "hyperparameters", "holdout"});
     auto model_id = core::RequireString(body, "model_id", 64);
     auto model = s.models->Find(req.Tenant(), model_id);
@@ -71,14 +70,27 @@ Response Cancel(Services& s, Request& req) {
 
 void RegisterJobRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
-    router.Add({"POST", "/v1/recs/jobs/train", t, core::Scope::kJobsWrite, false,
-                [&s](Request& r) { return Train(s, r); }});
-    router.Add({"GET", "/v1/recs/jobs", t, core::Scope::kJobsRead, false,
-                [&s](Request& r) { return List(s, r); }});
-    router.Add({"GET", "/v1/recs/jobs/{job_id}", t, core::Scope::kJobsRead, false,
-                [&s](Request& r) { return Get(s, r); }});
-    router.Add({"DELETE", "/v1/recs/jobs/{job_id}/cancel", t, core::Scope::kJobsWrite, false,
-                [&s](Request& r) { return Cancel(s, r); }});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/jobs/train",
+                .auth = t,
+                .scope = core::Scope::kJobsWrite,
+                .handler = [&s](Request& r) { return Train(s, r); },
+                .body = BodyKind::kJson});
+    router.Add({.method = "GET",
+                .path = "/v1/recs/jobs",
+                .auth = t,
+                .scope = core::Scope::kJobsRead,
+                .handler = [&s](Request& r) { return List(s, r); }});
+    router.Add({.method = "GET",
+                .path = "/v1/recs/jobs/{job_id}",
+                .auth = t,
+                .scope = core::Scope::kJobsRead,
+                .handler = [&s](Request& r) { return Get(s, r); }});
+    router.Add({.method = "DELETE",
+                .path = "/v1/recs/jobs/{job_id}/cancel",
+                .auth = t,
+                .scope = core::Scope::kJobsWrite,
+                .handler = [&s](Request& r) { return Cancel(s, r); }});
 }
 
 }  // namespace recs::api

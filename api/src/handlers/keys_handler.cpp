@@ -48,8 +48,7 @@ std::vector<std::string> ParseScopes(const json& body) {
 }
 
 Response Create(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"name", "scopes", "expires_in"});
     auto name = core::RequireString(body, "name", 128);
     auto scopes = ParseScopes(body);
@@ -81,15 +80,28 @@ Response Delete(Services& s, Request& req) {
 void RegisterKeyRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto admin = core::Scope::kAdmin;
-    RouteSpec create{"POST", "/v1/recs/keys", t,
-                     admin,  false,           [&s](Request& r) { return Create(s, r); }};
-    create.idempotent = true;
-    router.Add(std::move(create));
-    router.Add({"GET", "/v1/recs/keys", t, admin, false, [&s](Request& r) { return List(s, r); }});
-    router.Add(
-        {"GET", "/v1/recs/keys/{key_id}", t, admin, false, [&s](Request& r) { return Get(s, r); }});
-    router.Add({"DELETE", "/v1/recs/keys/{key_id}", t, admin, false,
-                [&s](Request& r) { return Delete(s, r); }});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/keys",
+                .auth = t,
+                .scope = admin,
+                .handler = [&s](Request& r) { return Create(s, r); },
+                .idempotent = true,
+                .body = BodyKind::kJson});
+    router.Add({.method = "GET",
+                .path = "/v1/recs/keys",
+                .auth = t,
+                .scope = admin,
+                .handler = [&s](Request& r) { return List(s, r); }});
+    router.Add({.method = "GET",
+                .path = "/v1/recs/keys/{key_id}",
+                .auth = t,
+                .scope = admin,
+                .handler = [&s](Request& r) { return Get(s, r); }});
+    router.Add({.method = "DELETE",
+                .path = "/v1/recs/keys/{key_id}",
+                .auth = t,
+                .scope = admin,
+                .handler = [&s](Request& r) { return Delete(s, r); }});
 }
 
 }  // namespace recs::api

@@ -51,8 +51,7 @@ core::ModelDef RequireModel(Services& s, Request& req) {
 }
 
 Response Create(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body,
                               {"name", "type", "algorithm", "hyperparameters", "description"});
     core::ModelDef def;
@@ -88,8 +87,7 @@ Response Get(Services& s, Request& req) {
 
 Response Patch(Services& s, Request& req) {
     auto m = RequireModel(s, req);  // another tenant's model is 404 before any 422
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"hyperparameters", "description", "is_default"});
     if (body.empty()) core::ThrowUnprocessable("nothing to change");
     std::optional<json> hp;
@@ -162,20 +160,27 @@ void RegisterModelRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto r = core::Scope::kModelsRead, w = core::Scope::kModelsWrite;
     auto add = [&](const char* m, const char* p, core::Scope sc,
-                   Response (*fn)(Services&, Request&)) {
-        RouteSpec spec{m, p, t, sc, false, [&s, fn](Request& req) { return fn(s, req); }};
-        spec.idempotent = std::string_view(m) == "POST" && std::string_view(p) == "/v1/recs/models";
-        router.Add(std::move(spec));
+                   Response (*fn)(Services&, Request&), BodyKind body = BodyKind::kNone,
+                   bool idempotent = false) {
+        router.Add({.method = m,
+                    .path = p,
+                    .auth = t,
+                    .scope = sc,
+                    .handler = [&s, fn](Request& req) { return fn(s, req); },
+                    .idempotent = idempotent,
+                    .body = body});
     };
-    add("POST", "/v1/recs/models", w, Create);
+    add("POST", "/v1/recs/models", w, Create, BodyKind::kJson, /*idempotent=*/true);
     add("GET", "/v1/recs/models", r, List);
     add("GET", "/v1/recs/models/{model_id}", r, Get);
-    add("PATCH", "/v1/recs/models/{model_id}", w, Patch);
+    add("PATCH", "/v1/recs/models/{model_id}", w, Patch, BodyKind::kJson);
     add("DELETE", "/v1/recs/models/{model_id}", w, Delete);
     add("GET", "/v1/recs/models/{model_id}/versions", r, Versions);
     add("GET", "/v1/recs/models/{model_id}/metrics", r, VersionMetrics);
-    add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/deploy", w, Deploy);
-    add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/rollback", w, Rollback);
+    add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/deploy", w, Deploy,
+        BodyKind::kOptionalJson);
+    add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/rollback", w, Rollback,
+        BodyKind::kOptionalJson);
 }
 
 }  // namespace recs::api

@@ -126,8 +126,7 @@ json PredictOne(Services& s,
 }
 
 Response Predict(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    return Response::Json(200, PredictOne(s, req.Tenant(), body, req.request_id).dump());
+    return Response::Json(200, PredictOne(s, req.Tenant(), req.json, req.request_id).dump());
 }
 
 Response User(Services& s, Request& req) {
@@ -138,8 +137,7 @@ Response User(Services& s, Request& req) {
 }
 
 Response Score(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"user_id", "candidates", "return_sorted", "model"});
     auto user = core::RequireId(body, "user_id");
     auto it = body.find("candidates");
@@ -193,8 +191,7 @@ Response Related(Services& s, Request& req) {
 }
 
 Response Batch(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"requests"});
     auto it = body.find("requests");
     if (it == body.end() || !it->is_array() || it->empty() || it->size() > 1000)
@@ -220,14 +217,20 @@ Response Batch(Services& s, Request& req) {
 void RegisterPredictRoutes(Router& router, Services& s) {
     const auto t = AuthMode::kTenant;
     const auto p = core::Scope::kPredict;
-    auto add = [&](const char* m, const char* path, Response (*fn)(Services&, Request&)) {
-        router.Add({m, path, t, p, false, [&s, fn](Request& req) { return fn(s, req); }});
+    auto add = [&](const char* m, const char* path, Response (*fn)(Services&, Request&),
+                   BodyKind body) {
+        router.Add({.method = m,
+                    .path = path,
+                    .auth = t,
+                    .scope = p,
+                    .handler = [&s, fn](Request& req) { return fn(s, req); },
+                    .body = body});
     };
-    add("POST", "/v1/recs/predict", Predict);
-    add("GET", "/v1/recs/users/{user_id}", User);
-    add("POST", "/v1/recs/score", Score);
-    add("GET", "/v1/recs/item/{item_id}/related", Related);
-    add("POST", "/v1/recs/batch/predict", Batch);
+    add("POST", "/v1/recs/predict", Predict, BodyKind::kJson);
+    add("GET", "/v1/recs/users/{user_id}", User, BodyKind::kNone);
+    add("POST", "/v1/recs/score", Score, BodyKind::kJson);
+    add("GET", "/v1/recs/item/{item_id}/related", Related, BodyKind::kNone);
+    add("POST", "/v1/recs/batch/predict", Batch, BodyKind::kJson);
 }
 
 }  // namespace recs::api

@@ -25,8 +25,7 @@ std::optional<std::string> ValidStatus(const json& body) {
 }
 
 Response Create(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"name"});
     auto name = core::RequireString(body, "name", 128);
     try {
@@ -53,8 +52,7 @@ Response List(Services& s, Request& req) {
 }
 
 Response Patch(Services& s, Request& req) {
-    auto body = core::ParseJsonBody(req.body);
-    core::RequireObject(body);
+    const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"name", "status"});
     auto name = core::OptionalString(body, "name", 128);
     if (name && name->empty()) core::ThrowUnprocessable("'name' must not be empty", "name");
@@ -81,19 +79,28 @@ Response Delete(Services& s, Request& req) {
 
 void RegisterTenantRoutes(Router& router, Services& s) {
     const auto admin = AuthMode::kPlatformAdmin;
-    RouteSpec create{"POST", "/v1/recs/admin/tenants",
-                     admin,  std::nullopt,
-                     false,  [&s](Request& r) { return Create(s, r); }};
-    create.idempotent = true;
-    router.Add(std::move(create));
-    router.Add({"GET", "/v1/recs/admin/tenants", admin, std::nullopt, false,
-                [&s](Request& r) { return List(s, r); }});
-    router.Add({"GET", "/v1/recs/admin/tenants/{tenant_id}", admin, std::nullopt, false,
-                [&s](Request& r) { return Get(s, r); }});
-    router.Add({"PATCH", "/v1/recs/admin/tenants/{tenant_id}", admin, std::nullopt, false,
-                [&s](Request& r) { return Patch(s, r); }});
-    router.Add({"DELETE", "/v1/recs/admin/tenants/{tenant_id}", admin, std::nullopt, false,
-                [&s](Request& r) { return Delete(s, r); }});
+    const std::string one = "/v1/recs/admin/tenants/{tenant_id}";
+    router.Add({.method = "POST",
+                .path = "/v1/recs/admin/tenants",
+                .auth = admin,
+                .handler = [&s](Request& r) { return Create(s, r); },
+                .idempotent = true,
+                .body = BodyKind::kJson});
+    router.Add({.method = "GET",
+                .path = "/v1/recs/admin/tenants",
+                .auth = admin,
+                .handler = [&s](Request& r) { return List(s, r); }});
+    router.Add({.method = "GET", .path = one, .auth = admin, .handler = [&s](Request& r) {
+                    return Get(s, r);
+                }});
+    router.Add({.method = "PATCH",
+                .path = one,
+                .auth = admin,
+                .handler = [&s](Request& r) { return Patch(s, r); },
+                .body = BodyKind::kJson});
+    router.Add({.method = "DELETE", .path = one, .auth = admin, .handler = [&s](Request& r) {
+                    return Delete(s, r);
+                }});
 }
 
 }  // namespace recs::api

@@ -2,14 +2,24 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "recs/core/error.hpp"
 #include "recs/core/tenancy.hpp"
 
 namespace recs::api {
+
+/// One item of a bulk body: the decoded value, or why it was rejected.
+struct BulkItem {
+    nlohmann::json value;
+    size_t index = 0;                  ///< position among the items (non-blank NDJSON lines)
+    std::optional<size_t> line;        ///< NDJSON: the 1-based line of the body
+    std::optional<core::Error> error;  ///< set when the item could not be decoded
+};
 
 /// A request as handlers see it, decoupled from Pistache.
 struct Request {
@@ -20,7 +30,10 @@ struct Request {
     std::map<std::string, std::string> query;
     std::map<std::string, std::string> headers;  ///< lower-case names
     std::string body;
+    nlohmann::json json;          ///< the decoded body (BodyKind::kJson, kOptionalJson)
+    std::vector<BulkItem> items;  ///< the decoded items (BodyKind::kBulk)
     std::string request_id;
+    std::string client;  ///< the peer's address (for throttling failed auth)
     core::Principal principal;
 
     const std::string* Header(const std::string& lower_name) const {
@@ -60,6 +73,14 @@ enum class AuthMode {
     kTenant,         ///< a tenant key with the scope, or the admin key with X-Tenant-ID
 };
 
+/// What a route's body is; the adapter decodes it (api/src/http/decode.hpp) before the handler.
+enum class BodyKind {
+    kNone,          ///< no body is read
+    kJson,          ///< one JSON document, required
+    kOptionalJson,  ///< one JSON document, or an empty body (read as {})
+    kBulk,          ///< a JSON array or NDJSON lines, each item decoded on its own
+};
+
 using HandlerFn = std::function<Response(Request&)>;
 
 /// One route of the API.
@@ -67,12 +88,14 @@ struct RouteSpec {
     std::string method;
     std::string path;
     AuthMode auth = AuthMode::kTenant;
-    std::optional<core::Scope> scope;
+    std::optional<core::Scope> scope = std::nullopt;
     bool run_inline = false;  ///< answered on the reactor thread (no blocking I/O at all)
     HandlerFn handler;
     /// A create route that honours the Idempotency-Key header: a repeat of the same request
     /// returns the first response (without secrets); a different request under the key is 422.
     bool idempotent = false;
+    BodyKind body = BodyKind::kNone;
+    size_t max_items = 0;  ///< kBulk: the most items a request may carry
 };
 
 }  // namespace recs::api

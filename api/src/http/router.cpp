@@ -12,7 +12,9 @@ int HexVal(char c) {
     return -1;
 }
 
-std::string Decode(std::string_view s) {
+}  // namespace
+
+std::string PercentDecode(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size(); ++i) {
@@ -29,15 +31,13 @@ std::string Decode(std::string_view s) {
     return out;
 }
 
-}  // namespace
-
 std::vector<std::string> SplitPath(std::string_view path) {
     std::vector<std::string> out;
     size_t i = 0;
     while (i < path.size()) {
         size_t j = path.find('/', i);
         if (j == std::string_view::npos) j = path.size();
-        if (j > i) out.push_back(Decode(path.substr(i, j - i)));
+        if (j > i) out.push_back(PercentDecode(path.substr(i, j - i)));
         i = j + 1;
     }
     return out;

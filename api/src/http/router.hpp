@@ -31,6 +31,9 @@ private:
     std::vector<Compiled> compiled_;
 };
 
+/// Decodes %XX escapes (a malformed escape is kept as it is; '+' stays '+').
+std::string PercentDecode(std::string_view s);
+
 /// Splits a path on '/', dropping empty segments. Percent-decodes each segment.
 std::vector<std::string> SplitPath(std::string_view path);
 

@@ -26,6 +26,10 @@ struct Event {
     std::string received_at;  ///< set when read back
 };
 
+/// Limits of an event's free-form parts.
+inline constexpr double kMaxEventValue = 1e9;
+inline constexpr size_t kMaxEventMetadataBytes = 64 * 1024;
+
 /// Parses and validates one event object. `now_ms` fills a missing timestamp; a missing
 /// event_id is assigned (UUID). Throws Error(kUnprocessable) naming the field.
 Event ParseEvent(const nlohmann::json& j, int64_t now_ms);

@@ -9,8 +9,25 @@
 
 namespace recs::core {
 
-/// Parses a request body as JSON. Throws Error(kInvalidArgument) on malformed JSON.
+/// The deepest nesting of arrays and objects a request document may have.
+inline constexpr size_t kMaxJsonDepth = 64;
+
+/// The one decoder of request JSON. Parses `text` (a body, or one NDJSON line) after checking
+/// that it is valid UTF-8 and nests at most kMaxJsonDepth deep, so that nothing recursive
+/// (copy, dump, comparison) downstream ever sees unbounded depth. Throws Error(kInvalidArgument)
+/// naming `where` for empty, malformed, ill-encoded or too deep input.
+nlohmann::json ParseJsonDocument(std::string_view text, std::string_view where = "body");
+
+/// Checks the values of a decoded document: a NUL in any string or object key, or a number
+/// that is not finite, is Error(kUnprocessable) naming the field by its path (`a.b[2]`, under
+/// `prefix`). PostgreSQL can store neither.
+void CheckJsonValues(const nlohmann::json& j, const std::string& prefix = "");
+
+/// ParseJsonDocument followed by CheckJsonValues: the decoder of single-document bodies.
 nlohmann::json ParseJsonBody(std::string_view body);
+
+/// Bytes of `j` serialised compactly (for size limits of free-form objects).
+size_t JsonSize(const nlohmann::json& j);
 
 /// Requires the body to be an object. Throws Error(kUnprocessable) otherwise.
 const nlohmann::json& RequireObject(const nlohmann::json& j, std::string_view what = "body");
