@@ -1,9 +1,14 @@
 // recsplane: one binary, the roles are subcommands. main only wires
 // configuration → connections → repositories → roles.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -82,22 +87,55 @@ int Fail(const std::string& line) {
     return 1;
 }
 
-/// The SHA-256 of the platform admin key: from RECS_ADMIN_KEY, or generated once, printed once
-/// and only its hash stored.
+/// The SHA-256 of the platform admin key: from RECS_ADMIN_KEY, or generated once and written to
+/// RECS_DATA_DIR/admin_key, readable by the owner only. Only its hash is stored, and the key
+/// never reaches the log (anyone who reads pod logs would become platform admin).
 std::string AdminKeyHash(const Config& cfg, recs::store::PgPool& pg) {
     if (cfg.admin_key) return recs::core::Sha256Hex(*cfg.admin_key);
     auto settings = recs::store::MakePgSettingsRepository(pg);
     if (auto h = settings->Get("admin_key_hash")) return *h;
     std::string key = "rk_admin_" + recs::core::RandomToken(40);
     std::string hash = recs::core::Sha256Hex(key);
+    std::filesystem::create_directories(cfg.data_dir);
+    std::string path = (std::filesystem::path(cfg.data_dir) / "admin_key").string();
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        throw recs::core::Error(recs::core::ErrorCode::kUnavailable,
+                                "cannot write the generated admin key to " + path + ": " +
+                                    std::strerror(errno) + " (set RECS_ADMIN_KEY instead)");
+    std::string line = key + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ok = ::fsync(fd) == 0 && ok;
+    ::close(fd);
+    if (!ok) throw recs::core::Error(recs::core::ErrorCode::kUnavailable, "cannot write " + path);
     std::string stored = settings->PutIfAbsent("admin_key_hash", hash);
     if (stored == hash) {
-        std::printf(
-            "Generated the platform admin key (shown once; only its hash is stored):\n  %s\n",
-            key.c_str());
-        std::fflush(stdout);
+        recs::core::Log(recs::core::LogLevel::kWarn,
+                        "generated the platform admin key; it is in the file named here, "
+                        "readable by its owner only: move it to a secret and delete the file",
+                        {{"file", path}});
+    } else {
+        std::filesystem::remove(path);  // another process generated it first
     }
     return stored;
+}
+
+recs::store::PgPoolOptions PoolOptions(const Config& cfg, int size, const char* name) {
+    recs::store::PgPoolOptions o;
+    o.size = size;
+    o.acquire_timeout_ms = cfg.pg_acquire_timeout_ms;
+    o.statement_timeout_ms = cfg.pg_statement_timeout_ms;
+    o.application_name = std::string("recsplane-") + name;
+    return o;
+}
+
+recs::store::RedisOptions RedisOpts(const Config& cfg, int size) {
+    recs::store::RedisOptions o;
+    o.size = size;
+    o.connect_timeout_ms = cfg.redis_timeout_ms;
+    o.io_timeout_ms = cfg.redis_timeout_ms;
+    o.acquire_timeout_ms = cfg.redis_timeout_ms;
+    return o;
 }
 
 /// The engine's validation of an algorithm and its hyperparameters: training on no data
@@ -137,23 +175,43 @@ int Run(int argc, char** argv) {
     sigaddset(&stop_set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
 
-    recs::store::PgPool pg(cfg.database_url, cfg.pg_pool_size);
+    recs::store::PgPool pg(cfg.database_url,
+                           PoolOptions(cfg, cfg.pg_pool_size, args.command.c_str()));
     int applied = recs::store::ApplyMigrations(pg);
     if (args.command == "migrate") {
         std::printf("migrations applied: %d\n", applied);
         return 0;
     }
-    recs::store::RedisClient redis(cfg.redis_url, 8);
+    recs::store::RedisClient redis(cfg.redis_url, RedisOpts(cfg, 8));
+    // Each kind of traffic on connections of its own, so that none starves another: requests
+    // (pg), job data (training scans), and the queue's control traffic (leases, heartbeats,
+    // the scheduler), plus a Redis connection per job slot for blocking pops.
+    std::unique_ptr<recs::store::PgPool> pg_control, pg_jobs;
+    std::unique_ptr<recs::store::RedisClient> redis_blocking;
+    bool runs_worker = args.command == "worker" || args.command == "all";
+    bool runs_scheduler = args.command == "scheduler" || args.command == "all";
+    if (runs_worker || runs_scheduler)
+        pg_control =
+            std::make_unique<recs::store::PgPool>(cfg.database_url, PoolOptions(cfg, 3, "control"));
+    if (runs_worker) {
+        pg_jobs = std::make_unique<recs::store::PgPool>(
+            cfg.database_url, PoolOptions(cfg, cfg.worker_concurrency + 2, "jobs"));
+        auto o = RedisOpts(cfg, cfg.worker_concurrency);
+        o.io_timeout_ms = cfg.redis_timeout_ms + 1000;  // more than a pop's block (500 ms)
+        redis_blocking = std::make_unique<recs::store::RedisClient>(cfg.redis_url, o);
+    }
 
     std::unique_ptr<recs::workers::Worker> worker;
     std::unique_ptr<recs::scheduler::Scheduler> scheduler;
     std::unique_ptr<recs::api::Server> server;
-    if (args.command == "worker" || args.command == "all") {
-        worker = std::make_unique<recs::workers::Worker>(pg, redis, args.pool, cfg);
+    if (runs_worker) {
+        worker = std::make_unique<recs::workers::Worker>(
+            recs::workers::WorkerConnections{pg_jobs.get(), pg_control.get(), redis_blocking.get()},
+            args.pool, cfg);
         worker->Start();
     }
-    if (args.command == "scheduler" || args.command == "all") {
-        scheduler = std::make_unique<recs::scheduler::Scheduler>(pg, redis, cfg);
+    if (runs_scheduler) {
+        scheduler = std::make_unique<recs::scheduler::Scheduler>(*pg_control, redis, cfg);
         scheduler->Start();
     }
     if (args.command == "api" || args.command == "all") {

@@ -29,8 +29,7 @@ mkdir -p "$RECS_DATA_DIR"
 ./build/bin/recsplane migrate >/dev/null
 cat <<MSG
 recsplane: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT (data in $DATA)
-Platform admin key (also in $DATA/admin_key):
-  $RECS_ADMIN_KEY
+The platform admin key is in $DATA/admin_key (readable by you only).
 Try:
   curl -s -H "Authorization: Bearer \$(cat $DATA/admin_key)" -H 'Content-Type: application/json' \\
        -d '{"name":"acme"}' http://localhost:$RECS_HTTP_PORT/v1/recs/admin/tenants

@@ -17,6 +17,7 @@
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
+#include "recs/store/tenant_store.hpp"
 #include "services.hpp"
 #include "serving_resolver.hpp"
 
@@ -84,7 +85,9 @@ Request Convert(const Http::Request& in) {
     return r;
 }
 
-/// Runs a create handler under its Idempotency-Key, if the request has one.
+/// Runs a create handler under its Idempotency-Key, if the request has one. The key is claimed
+/// before the work (a concurrent request with the same key gets 409, a repeat after it gets the
+/// first answer), completed with the response after it, and dropped if the work failed.
 Response RunIdempotent(Server::State& st, const RouteSpec& route, Request& req) {
     const std::string* key = req.Header("idempotency-key");
     if (!key) return route.handler(req);
@@ -95,21 +98,52 @@ Response RunIdempotent(Server::State& st, const RouteSpec& route, Request& req) 
                         req.method + " " + req.route;
     std::string hash = core::Sha256Hex(req.body);
     auto& repo = *st.services.idempotency;
-    if (auto prev = repo.Find(scope, *key)) {
-        if (prev->request_hash != hash)
+    auto claim = repo.Claim(scope, *key, hash);
+    using Kind = store::IdempotencyClaim::Kind;
+    switch (claim.kind) {
+        case Kind::kMismatch:
             throw core::Error(core::ErrorCode::kUnprocessable,
                               "the Idempotency-Key was used before with a different request",
                               "Idempotency-Key");
-        Response r = Response::Json(prev->status, prev->body);
-        r.headers.emplace_back("Idempotent-Replayed", "true");
-        return r;
+        case Kind::kInFlight:
+            throw core::Error(core::ErrorCode::kConflict,
+                              claim.abandoned
+                                  ? "a request with this Idempotency-Key started but did not "
+                                    "finish; its outcome is unknown: check, then use a new key"
+                                  : "a request with this Idempotency-Key is in progress; retry "
+                                    "after it finishes",
+                              "Idempotency-Key");
+        case Kind::kReplay: {
+            Response r = Response::Json(claim.response.status, claim.response.body);
+            r.headers.emplace_back("Idempotent-Replayed", "true");
+            return r;
+        }
+        case Kind::kClaimed:
+            break;
     }
-    Response r = route.handler(req);
-    if (r.status >= 200 && r.status < 300) {
-        // Secrets (a new API key) are shown once: never stored for replays.
-        auto body = nlohmann::json::parse(r.body, nullptr, false);
-        if (body.is_object()) body.erase("key");
-        repo.Save(scope, *key, {hash, r.status, body.is_discarded() ? r.body : body.dump()});
+    Response r;
+    try {
+        r = route.handler(req);
+    } catch (...) {
+        try {
+            repo.Abandon(scope, *key);
+        } catch (const std::exception&) {  // the claim expires; a retry gets 409 until then
+        }
+        throw;
+    }
+    try {
+        if (r.status >= 200 && r.status < 300) {
+            // Secrets (a new API key) are shown once: never stored for replays.
+            auto body = nlohmann::json::parse(r.body, nullptr, false);
+            if (body.is_object()) body.erase("key");
+            repo.Complete(scope, *key, r.status, body.is_discarded() ? r.body : body.dump());
+        } else {
+            repo.Abandon(scope, *key);
+        }
+    } catch (const core::Error& e) {
+        // The work is done and answered; a retry finds the claim and gets 409, never a duplicate.
+        core::Log(core::LogLevel::kWarn, "idempotency record not completed",
+                  {{"request_id", req.request_id}, {"error", e.detail()}});
     }
     return r;
 }
@@ -270,14 +304,17 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.tenants = store::MakePgTenantRepository(*s.pg);
     s.keys = store::MakePgKeyRepository(*s.pg);
     s.idempotency = store::MakePgIdempotencyRepository(*s.pg);
-    s.auth = std::make_unique<Authenticator>(*s.keys, *s.tenants, state_->deps.admin_key_hash,
-                                             s.config.key_cache_ttl_ms);
-    s.health = std::make_unique<HealthMonitor>(s.pg, s.redis, state_->deps.worker_status);
+    s.auth = std::make_unique<Authenticator>(
+        *s.keys, *s.tenants, state_->deps.admin_key_hash,
+        AuthOptions{s.config.key_cache_ttl_ms, s.config.auth_failures_per_minute});
+    s.health = std::make_unique<HealthMonitor>(s.pg->dsn(), s.config.redis_url,
+                                               state_->deps.worker_status);
     RegisterHealthRoutes(state_->router, s);
     RegisterTenantRoutes(state_->router, s);
     s.events = store::MakePgEventRepository(*s.pg);
     s.event_stream = store::MakeRedisEventStream(*s.redis);
-    s.ingestor = std::make_unique<EventIngestor>(*s.events, *s.event_stream);
+    s.relay = std::make_unique<StreamRelay>(*s.events, *s.event_stream);
+    s.ingestor = std::make_unique<EventIngestor>(*s.events, *s.relay);
     s.features = store::MakePgFeatureRepository(*s.pg);
     s.models = store::MakePgModelRepository(*s.pg);
     s.jobs = store::MakePgJobRepository(*s.pg);
@@ -335,6 +372,7 @@ void Server::Stop() {
     if (st.pool) st.pool->Stop();
     if (st.endpoint) st.endpoint->shutdown();
     if (st.services.health) st.services.health->Stop();
+    if (st.services.relay) st.services.relay->Stop();
 }
 
 int Server::port() const { return state_->port; }

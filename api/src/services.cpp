@@ -5,10 +5,17 @@
 
 namespace recs::api {
 
-HealthMonitor::HealthMonitor(store::PgPool* pg,
-                             store::RedisClient* redis,
+namespace {
+
+constexpr int kProbeTimeoutMs = 1000;
+constexpr auto kStaleAfter = std::chrono::seconds(4);
+
+}  // namespace
+
+HealthMonitor::HealthMonitor(std::string pg_dsn,
+                             std::string redis_url,
                              std::function<nlohmann::json()> workers)
-    : pg_(pg), redis_(redis), workers_(std::move(workers)) {}
+    : pg_dsn_(std::move(pg_dsn)), redis_url_(std::move(redis_url)), workers_(std::move(workers)) {}
 
 HealthMonitor::~HealthMonitor() { Stop(); }
 
@@ -35,6 +42,34 @@ void HealthMonitor::Stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+double HealthMonitor::PingPostgres() {
+    if (pg_dsn_.empty()) throw std::runtime_error("not configured");
+    if (!pg_) {
+        store::PgPoolOptions o;
+        o.size = 1;
+        o.acquire_timeout_ms = kProbeTimeoutMs;
+        o.connect_timeout_s = 1;
+        o.statement_timeout_ms = kProbeTimeoutMs;
+        o.client_timeout_ms = kProbeTimeoutMs;
+        o.application_name = "recsplane-health";
+        pg_ = std::make_unique<store::PgPool>(pg_dsn_, o);
+    }
+    return pg_->Ping();
+}
+
+double HealthMonitor::PingRedis() {
+    if (redis_url_.empty()) throw std::runtime_error("not configured");
+    if (!redis_) {
+        store::RedisOptions o;
+        o.size = 1;
+        o.connect_timeout_ms = kProbeTimeoutMs;
+        o.io_timeout_ms = kProbeTimeoutMs;
+        o.acquire_timeout_ms = kProbeTimeoutMs;
+        redis_ = std::make_unique<store::RedisClient>(redis_url_, o);
+    }
+    return redis_->Ping();
+}
+
 void HealthMonitor::CheckOnce() {
     nlohmann::json checks;
     bool up = true;
@@ -47,19 +82,27 @@ void HealthMonitor::CheckOnce() {
             up = false;
         }
     };
-    probe("postgres", [&] { return pg_ ? pg_->Ping() : throw std::runtime_error("none"); });
-    probe("redis", [&] { return redis_ ? redis_->Ping() : throw std::runtime_error("none"); });
-    nlohmann::json w = workers_ ? workers_() : nlohmann::json{{"status", "down"}};
+    probe("postgres", [&] { return PingPostgres(); });
+    probe("redis", [&] { return PingRedis(); });
+    nlohmann::json w;
+    try {
+        w = workers_ ? workers_() : nlohmann::json{{"status", "down"}};
+    } catch (const std::exception&) {
+        w = {{"status", "down"}};
+    }
     if (w.value("status", "down") != "up") up = false;
     checks["workers"] = w;
     std::lock_guard lock(mu_);
     checks_ = std::move(checks);
     up_ = up;
+    taken_ = std::chrono::steady_clock::now();
 }
 
-std::pair<nlohmann::json, bool> HealthMonitor::Snapshot() const {
+HealthMonitor::Report HealthMonitor::Snapshot() const {
     std::lock_guard lock(mu_);
-    return {checks_, up_};
+    auto age = std::chrono::steady_clock::now() - taken_;
+    return {checks_, up_ && age < kStaleAfter,
+            std::chrono::duration_cast<std::chrono::milliseconds>(age).count()};
 }
 
 store::PageRequest ParsePage(const Request& req) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -21,29 +22,39 @@
 
 namespace recs::api {
 
-/// Pings PostgreSQL and Redis once a second on its own thread, so that /health answers from
-/// memory and is never delayed by slow database work.
+/// Probes PostgreSQL and Redis once a second on its own thread, over connections of its own
+/// with one-second bounds (never through the pools that requests use, so that a stall or an
+/// exhausted pool shows up as "down" instead of freezing the probe). /health answers from the
+/// latest snapshot, in memory, and treats a snapshot older than a few seconds as down.
 class HealthMonitor {
 public:
-    HealthMonitor(store::PgPool* pg,
-                  store::RedisClient* redis,
+    HealthMonitor(std::string pg_dsn,
+                  std::string redis_url,
                   std::function<nlohmann::json()> workers);
     ~HealthMonitor();
     void Start();
     void Stop();
-    /// The latest snapshot: {"postgres": {...}, "redis": {...}, "workers": {...}}, and whether
-    /// every check is up.
-    std::pair<nlohmann::json, bool> Snapshot() const;
+    struct Report {
+        nlohmann::json checks;  ///< {"postgres": {...}, "redis": {...}, "workers": {...}}
+        bool up = false;        ///< every check up, and the snapshot fresh
+        int64_t age_ms = 0;     ///< how old the snapshot is
+    };
+    Report Snapshot() const;
 
 private:
     void CheckOnce();
-    store::PgPool* pg_;
-    store::RedisClient* redis_;
+    double PingPostgres();
+    double PingRedis();
+    std::string pg_dsn_;
+    std::string redis_url_;
+    std::unique_ptr<store::PgPool> pg_;
+    std::unique_ptr<store::RedisClient> redis_;
     std::function<nlohmann::json()> workers_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     nlohmann::json checks_ = nlohmann::json::object();
     bool up_ = false;
+    std::chrono::steady_clock::time_point taken_{};
     bool stop_ = false;
     std::thread thread_;
 };
@@ -59,6 +70,7 @@ struct Services {
     std::unique_ptr<Authenticator> auth;
     std::unique_ptr<store::EventRepository> events;
     std::unique_ptr<store::EventStream> event_stream;
+    std::unique_ptr<StreamRelay> relay;
     std::unique_ptr<EventIngestor> ingestor;
     std::unique_ptr<store::FeatureRepository> features;
     std::unique_ptr<store::ModelRepository> models;

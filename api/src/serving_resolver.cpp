@@ -10,27 +10,22 @@ core::ServingTarget ServingResolver::Resolve(const core::TenantId& tenant,
                                              const std::string& spec) {
     std::string key = tenant.value + "|" + spec;
     auto now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(mu_);
-        auto it = cache_.find(key);
-        if (it != cache_.end() && it->second.expires > now) return it->second.target;
+    if (auto hit = cache_.Get(key, now)) return *hit;
+    try {
+        auto t = Load(tenant, spec);
+        cache_.Put(key, t, now);
+        return t;
+    } catch (const core::Error& e) {
+        if (e.code() != core::ErrorCode::kUnavailable) throw;
+        if (auto stale = cache_.GetStale(key, now, std::chrono::minutes(10))) return *stale;
+        throw;
     }
-    auto t = Load(tenant, spec);
-    std::lock_guard lock(mu_);
-    if (cache_.size() > 100000) cache_.clear();
-    cache_[key] = Entry{t, now + ttl_};
-    return t;
 }
 
 void ServingResolver::Invalidate(const core::TenantId& tenant) {
-    std::lock_guard lock(mu_);
     std::string prefix = tenant.value + "|";
-    for (auto it = cache_.begin(); it != cache_.end();) {
-        if (it->first.rfind(prefix, 0) == 0)
-            it = cache_.erase(it);
-        else
-            ++it;
-    }
+    cache_.EraseIf(
+        [&](const std::string& k, const core::ServingTarget&) { return k.rfind(prefix, 0) == 0; });
 }
 
 core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const std::string& spec) {
@@ -70,8 +65,9 @@ core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const st
         v = models_.FindVersion(tenant, model->id, *model->deployed_version_id);
         if (!v) core::ThrowConflict("the deployed version of '" + model->name + "' is gone");
     }
-    return core::ServingTarget{tenant.value, model->name,      v->id,
-                               v->version,   model->algorithm, v->artifact_path};
+    return core::ServingTarget{tenant.value,      model->name,      v->id,
+                               v->version,        model->algorithm, v->artifact_path,
+                               v->artifact_sha256};
 }
 
 }  // namespace recs::api

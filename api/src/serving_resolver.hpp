@@ -1,12 +1,12 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "recs/core/prediction_pool.hpp"
 #include "recs/core/tenancy.hpp"
+#include "recs/core/ttl_cache.hpp"
 #include "recs/store/loop_store.hpp"
 
 namespace recs::api {
@@ -16,10 +16,12 @@ namespace recs::api {
 /// invalidate at once; other api replicas see them within the TTL).
 class ServingResolver {
 public:
-    ServingResolver(store::ModelRepository& models, int ttl_ms) : models_(models), ttl_(ttl_ms) {}
+    ServingResolver(store::ModelRepository& models, int ttl_ms)
+        : models_(models), cache_(std::chrono::milliseconds(ttl_ms), 100000) {}
 
     /// Throws core::Error: kNotFound (unknown model or version), kConflict (no deployed
-    /// version), kUnprocessable (malformed model reference, field "model").
+    /// version), kUnprocessable (malformed model reference, field "model"). When PostgreSQL is
+    /// unavailable, an answer resolved in the last 10 minutes is used instead.
     core::ServingTarget Resolve(const core::TenantId& tenant, const std::string& spec);
     void Invalidate(const core::TenantId& tenant);
 
@@ -27,13 +29,7 @@ private:
     core::ServingTarget Load(const core::TenantId& tenant, const std::string& spec);
 
     store::ModelRepository& models_;
-    std::chrono::milliseconds ttl_;
-    std::mutex mu_;
-    struct Entry {
-        core::ServingTarget target;
-        std::chrono::steady_clock::time_point expires;
-    };
-    std::unordered_map<std::string, Entry> cache_;
+    core::TtlCache<std::string, core::ServingTarget> cache_;
 };
 
 }  // namespace recs::api

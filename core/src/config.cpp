@@ -30,7 +30,13 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
     };
     if (auto* v = get("RECS_DATABASE_URL")) c.database_url = *v;
     if (auto* v = get("RECS_REDIS_URL")) c.redis_url = *v;
-    if (auto* v = get("RECS_ADMIN_KEY")) c.admin_key = *v;
+    if (auto* v = get("RECS_ADMIN_KEY")) {
+        if (v->size() < kMinAdminKeyLength)
+            ThrowInvalid("RECS_ADMIN_KEY must be at least " + std::to_string(kMinAdminKeyLength) +
+                             " characters (use a random one, e.g. openssl rand -hex 24)",
+                         "RECS_ADMIN_KEY");
+        c.admin_key = *v;
+    }
     if (auto* v = get("RECS_HTTP_PORT"))
         c.http_port = static_cast<int>(ParseInt("RECS_HTTP_PORT", *v, 0, 65535));
     if (auto* v = get("RECS_HTTP_HOST")) c.http_host = *v;
@@ -50,20 +56,42 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
         c.drain_seconds = static_cast<int>(ParseInt("RECS_DRAIN_SECONDS", *v, 0, 3600));
     if (auto* v = get("RECS_PG_POOL_SIZE"))
         c.pg_pool_size = static_cast<int>(ParseInt("RECS_PG_POOL_SIZE", *v, 1, 256));
+    if (auto* v = get("RECS_AUTH_FAILURES_PER_MINUTE"))
+        c.auth_failures_per_minute =
+            static_cast<int>(ParseInt("RECS_AUTH_FAILURES_PER_MINUTE", *v, 0, 1000000));
+    if (auto* v = get("RECS_PG_ACQUIRE_TIMEOUT_MS"))
+        c.pg_acquire_timeout_ms =
+            static_cast<int>(ParseInt("RECS_PG_ACQUIRE_TIMEOUT_MS", *v, 10, 600000));
+    if (auto* v = get("RECS_PG_STATEMENT_TIMEOUT_MS"))
+        c.pg_statement_timeout_ms =
+            static_cast<int>(ParseInt("RECS_PG_STATEMENT_TIMEOUT_MS", *v, 100, 3600000));
+    if (auto* v = get("RECS_REDIS_TIMEOUT_MS"))
+        c.redis_timeout_ms = static_cast<int>(ParseInt("RECS_REDIS_TIMEOUT_MS", *v, 100, 600000));
     if (auto* v = get("RECS_JOB_LEASE_MS"))
         c.job_lease_ms = ParseInt("RECS_JOB_LEASE_MS", *v, 100, 86400000);
     if (auto* v = get("RECS_JOB_HEARTBEAT_MS"))
         c.job_heartbeat_ms = ParseInt("RECS_JOB_HEARTBEAT_MS", *v, 10, 3600000);
     if (auto* v = get("RECS_JOB_BACKOFF_MS"))
         c.job_backoff_ms = ParseInt("RECS_JOB_BACKOFF_MS", *v, 0, 3600000);
+    if (auto* v = get("RECS_JOB_BACKOFF_CAP_MS"))
+        c.job_backoff_cap_ms = ParseInt("RECS_JOB_BACKOFF_CAP_MS", *v, 0, 86400000);
     if (auto* v = get("RECS_JOB_REPUSH_MS"))
         c.job_repush_ms = ParseInt("RECS_JOB_REPUSH_MS", *v, 100, 86400000);
     if (auto* v = get("RECS_JOB_MAX_ATTEMPTS"))
         c.job_max_attempts = static_cast<int>(ParseInt("RECS_JOB_MAX_ATTEMPTS", *v, 1, 100));
     if (auto* v = get("RECS_WORKER_CONCURRENCY"))
         c.worker_concurrency = static_cast<int>(ParseInt("RECS_WORKER_CONCURRENCY", *v, 1, 64));
+    if (auto* v = get("RECS_TRAIN_MEMORY_MB"))
+        c.train_memory_mb = ParseInt("RECS_TRAIN_MEMORY_MB", *v, 16, 1 << 24);
+    if (auto* v = get("RECS_POOL_MEMORY_MB"))
+        c.pool_memory_mb = ParseInt("RECS_POOL_MEMORY_MB", *v, 16, 1 << 24);
     if (auto* v = get("RECS_SCHEDULER_TICK_MS"))
         c.scheduler_tick_ms = static_cast<int>(ParseInt("RECS_SCHEDULER_TICK_MS", *v, 10, 60000));
+    if (c.job_heartbeat_ms * 2 > c.job_lease_ms)
+        ThrowInvalid("RECS_JOB_HEARTBEAT_MS (" + std::to_string(c.job_heartbeat_ms) +
+                         ") must be at most half of RECS_JOB_LEASE_MS (" +
+                         std::to_string(c.job_lease_ms) + "), or every lease expires",
+                     "RECS_JOB_HEARTBEAT_MS");
     return c;
 }
 

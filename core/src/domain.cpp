@@ -182,6 +182,7 @@ nlohmann::json JobJson(const Job& j) {
             {"status", j.status},
             {"progress", j.progress},
             {"attempts", j.attempts},
+            {"cancel_requested", j.cancel_requested},
             {"max_attempts", j.max_attempts},
             {"error", opt(j.error)},
             {"result", j.result},
@@ -191,11 +192,16 @@ nlohmann::json JobJson(const Job& j) {
             {"finished_at", opt(j.finished_at)}};
 }
 
-int64_t BackoffMs(int attempt, int64_t base_ms, int64_t cap_ms) {
+int64_t BackoffMs(int attempt, const Backoff& b) {
     if (attempt < 1) attempt = 1;
-    int64_t v = base_ms;
-    for (int i = 1; i < attempt && v < cap_ms; ++i) v *= 2;
-    return std::min(v, cap_ms);
+    int64_t v = b.base_ms;
+    for (int i = 1; i < attempt && v < b.cap_ms; ++i) v *= 2;
+    return std::min(v, b.cap_ms);
+}
+
+bool IsRetryable(ErrorCode code) {
+    return code != ErrorCode::kUnprocessable && code != ErrorCode::kNotFound &&
+           code != ErrorCode::kInvalidArgument && code != ErrorCode::kForbidden;
 }
 
 }  // namespace recs::core

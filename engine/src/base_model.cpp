@@ -251,21 +251,6 @@ std::string BaseModel::Serialize() const {
     return WrapPayload(w.buffer());
 }
 
-void BaseModel::Save(const std::string& path) const {
-    std::string bytes = Serialize();
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        f.flush();
-        if (!f) {
-            throw core::Error(core::ErrorCode::kInternal, "cannot write model artifact " + path);
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw core::Error(core::ErrorCode::kInternal, "cannot write model artifact " + path);
-    }
-}
+void BaseModel::Save(const std::string& path) const { WriteArtifactFile(path, Serialize()); }
 
 }  // namespace recs::engine::detail

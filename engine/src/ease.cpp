@@ -101,6 +101,19 @@ std::vector<float> EaseWeightsT(const InteractionMatrix& m,
                               " (raise it or use ials/item_knn)",
                           "hyperparameters.max_items");
     }
+    // The Gram matrix (T) and the weights (float) are both dense n x n.
+    const double need = static_cast<double>(n) * static_cast<double>(n) *
+                        static_cast<double>(sizeof(T) + sizeof(float));
+    if (ctx.memory_budget_bytes > 0 && need > static_cast<double>(ctx.memory_budget_bytes)) {
+        auto mib = [](double b) { return std::to_string(static_cast<int64_t>(b / (1 << 20))); };
+        throw core::Error(core::ErrorCode::kUnprocessable,
+                          "EASE on " + std::to_string(n) + " items needs " + mib(need) +
+                              " MiB of memory, more than the training budget of " +
+                              mib(static_cast<double>(ctx.memory_budget_bytes)) +
+                              " MiB (RECS_TRAIN_MEMORY_MB): lower max_items, or use ials or "
+                              "item_knn for this catalogue",
+                          "hyperparameters.max_items");
+    }
     std::vector<T> g(n * n, T{0});
     // Gram matrix X^T X, one column per item: walk the item's users and their rows, so that
     // the accumulated column (n doubles) stays in cache. Columns are independent -> threads.

@@ -1,10 +1,18 @@
 #include "recs/engine/model.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "algorithms.hpp"
+#include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 
 namespace recs::engine {
@@ -99,16 +107,78 @@ std::unique_ptr<Model> LoadModelFromBuffer(std::string_view bytes) {
     }
 }
 
-std::unique_ptr<Model> LoadModel(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) {
-        throw core::Error(core::ErrorCode::kNotFound, "cannot open model artifact " + path);
+void WriteArtifactFile(const std::string& path, std::string_view bytes) {
+    auto fail = [&](const char* what) {
+        throw core::Error(
+            core::ErrorCode::kUnavailable,
+            std::string("cannot write the model artifact: ") + what + ": " + std::strerror(errno));
+    };
+    std::string tmp = path + ".tmp-" + core::RandomToken(12);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) fail("create");
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int saved = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            errno = saved;
+            fail("write");
+        }
+        done += static_cast<size_t>(n);
     }
-    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (f.bad()) {
-        throw core::Error(core::ErrorCode::kUnprocessable, "cannot read model artifact " + path,
+    if (::fsync(fd) != 0) {
+        int saved = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        errno = saved;
+        fail("fsync");
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int saved = errno;
+        ::unlink(tmp.c_str());
+        errno = saved;
+        fail("rename");
+    }
+    std::string dir =
+        path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);  // the rename itself survives a crash
+        ::close(dfd);
+    }
+}
+
+std::unique_ptr<Model> LoadModel(const std::string& path, std::string_view expected_sha256) {
+    // Mapped, not read: the file's pages are the page cache's, so a load peaks at the model's
+    // own memory instead of twice the artifact.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw core::Error(core::ErrorCode::kNotFound, "cannot open model artifact");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+        ::close(fd);
+        throw core::Error(core::ErrorCode::kUnprocessable, "the model artifact is empty",
                           "artifact");
     }
+    auto size = static_cast<size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED)
+        throw core::Error(core::ErrorCode::kUnprocessable, "cannot map the model artifact",
+                          "artifact");
+    struct Unmap {
+        void* p;
+        size_t n;
+        ~Unmap() { ::munmap(p, n); }
+    } unmap{map, size};
+    std::string_view bytes(static_cast<const char*>(map), size);
+    if (!expected_sha256.empty() && core::Sha256Hex(bytes) != expected_sha256)
+        throw core::Error(core::ErrorCode::kUnprocessable,
+                          "the model artifact does not match the checksum recorded for it",
+                          "artifact");
     return LoadModelFromBuffer(bytes);
 }
 

@@ -5,14 +5,41 @@
 
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
+#include "recs/store/leader_lock.hpp"
 #include "recs/store/loop_store.hpp"
+#include "recs/store/pg_pool.hpp"
+#include "recs/store/tenant_store.hpp"
 
 namespace recs::scheduler {
+namespace {
+
+/// Runs one duty; any failure is logged and does not reach the others.
+template <typename F>
+void Duty(const char* name, F&& fn) {
+    try {
+        fn();
+    } catch (const core::Error& e) {
+        core::Log(core::LogLevel::kWarn, "scheduler duty failed",
+                  {{"duty", name}, {"error", e.detail()}});
+    } catch (const std::exception& e) {
+        core::Log(core::LogLevel::kError, "scheduler duty failed",
+                  {{"duty", name}, {"error", e.what()}});
+    }
+}
+
+// Outbox rows older than this are appended by the repair (the api's relay does it in ms).
+constexpr int64_t kStreamRepairAfterMs = 10000;
+
+}  // namespace
 
 Scheduler::Scheduler(store::PgPool& pg, store::RedisClient& redis, const core::Config& config)
     : config_(config),
       jobs_(store::MakePgJobRepository(pg)),
-      queue_(store::MakeRedisJobQueue(redis)) {}
+      queue_(store::MakeRedisJobQueue(redis)),
+      events_(store::MakePgEventRepository(pg)),
+      streams_(store::MakeRedisEventStream(redis)),
+      idempotency_(store::MakePgIdempotencyRepository(pg)),
+      leader_(store::MakePgLeaderLock(pg.dsn(), "scheduler")) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -21,13 +48,18 @@ void Scheduler::Start() {
         core::Log(core::LogLevel::kInfo, "scheduler started");
         while (!stop_) {
             try {
-                Tick();
-            } catch (const core::Error& e) {
-                core::Log(core::LogLevel::kWarn, "scheduler tick failed", {{"error", e.detail()}});
+                bool lead = leader_->TryAcquire();
+                leading_ = lead;
+                if (lead) Tick();
+            } catch (const std::exception& e) {  // nothing escapes the thread
+                core::Log(core::LogLevel::kError, "scheduler tick failed", {{"error", e.what()}});
             }
-            for (int waited = 0; waited < config_.scheduler_tick_ms && !stop_; waited += 10)
+            int wait = leading_ ? config_.scheduler_tick_ms : 1000;  // a standby polls the lock
+            for (int waited = 0; waited < wait && !stop_; waited += 10)
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
+        leader_->Release();
+        leading_ = false;
     });
 }
 
@@ -36,21 +68,39 @@ void Scheduler::Stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-int Scheduler::Tick() {
-    int reaped = jobs_->ReapExpired(config_.job_backoff_ms);
-    if (reaped > 0) core::Log(core::LogLevel::kWarn, "expired leases reaped", {{"jobs", reaped}});
-    int pushed = 0;
-    for (;;) {
-        // Marked pushed in PostgreSQL first: a crash before the Redis push is repaired by the
-        // re-push of queued jobs older than job_repush_ms (the reconciliation sweep).
-        auto ids = jobs_->TakeDueForPush(config_.job_repush_ms, 100);
-        if (ids.empty()) break;
-        queue_->Push(ids);
-        pushed += static_cast<int>(ids.size());
-        if (ids.size() < 100) break;
-    }
-    if (pushed > 0) core::Log(core::LogLevel::kDebug, "jobs pushed", {{"jobs", pushed}});
-    return reaped + pushed;
+TickReport Scheduler::Tick() {
+    TickReport rep;
+    core::Backoff backoff{config_.job_backoff_ms, config_.job_backoff_cap_ms};
+    Duty("reap", [&] {
+        rep.reaped = jobs_->ReapExpired(backoff);
+        if (rep.reaped > 0)
+            core::Log(core::LogLevel::kWarn, "expired leases reaped", {{"jobs", rep.reaped}});
+    });
+    Duty("relay", [&] {
+        for (;;) {
+            // Marked pushed in PostgreSQL first: a crash before the Redis push is repaired by
+            // the re-push of queued jobs older than job_repush_ms (the reconciliation sweep).
+            auto ids = jobs_->TakeDueForPush(config_.job_repush_ms, 100);
+            if (ids.empty()) break;
+            queue_->Push(ids);
+            rep.pushed += static_cast<int>(ids.size());
+            if (ids.size() < 100) break;
+        }
+        if (rep.pushed > 0)
+            core::Log(core::LogLevel::kDebug, "jobs pushed", {{"jobs", rep.pushed}});
+    });
+    Duty("stream_repair", [&] {
+        rep.events_repaired = events_->RepairStreams(
+            kStreamRepairAfterMs, 200,
+            [&](const core::TenantId& t, const std::vector<core::Event>& ev) {
+                streams_->Append(t, ev);
+            });
+        if (rep.events_repaired > 0)
+            core::Log(core::LogLevel::kInfo, "event streams repaired from the outbox",
+                      {{"events", rep.events_repaired}});
+    });
+    Duty("idempotency_expiry", [&] { rep.idempotency_expired = idempotency_->Expire(1000); });
+    return rep;
 }
 
 }  // namespace recs::scheduler

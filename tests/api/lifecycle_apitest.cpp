@@ -68,7 +68,7 @@ TEST(Lifecycle, SigtermDrainsInFlightRequests) {
     auto& db = testing::TestDatabase::Get();
     db.Truncate();
     int port = FreePort();
-    std::string admin = "lifecycle-admin-key";
+    std::string admin = "lifecycle-admin-key-of-at-least-32-chars";
     pid_t pid = Spawn({{"RECS_DATABASE_URL", db.dsn()},
                        {"RECS_REDIS_URL", testing::RedisUrl()},
                        {"RECS_ADMIN_KEY", admin},

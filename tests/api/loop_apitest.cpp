@@ -356,9 +356,10 @@ TEST_F(LoopApiTest, RedisFlushedWhileJobsAreQueued) {
                              json{{"model_id", m["id"]}, {"holdout", 0}}.dump()))["job_id"]);
     auto cfg = TestServer::DefaultConfig();
     scheduler::Scheduler relay(srv().pg(), srv().redis(), cfg);
-    EXPECT_EQ(relay.Tick(), 3);  // pushed to Redis
+    EXPECT_EQ(relay.Tick().pushed, 3);  // pushed to Redis
     srv().redis().Command({"FLUSHALL"});
-    workers::Worker worker(srv().pg(), srv().redis(), "default", cfg);
+    workers::Worker worker(workers::WorkerConnections{&srv().pg(), &srv().pg(), &srv().redis()},
+                           "default", cfg);
     worker.Start();
     relay.Start();
     for (const auto& id : ids)

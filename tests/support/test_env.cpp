@@ -80,14 +80,20 @@ TestServer::TestServer(core::Config config, bool roles) {
     config.database_url = db.dsn();
     config.redis_url = RedisUrl();
     redis_ = std::make_unique<store::RedisClient>(RedisUrl(), 4);
+    redis_blocking_ = std::make_unique<store::RedisClient>(
+        RedisUrl(), store::RedisOptions{.size = config.worker_concurrency, .io_timeout_ms = 3000});
+    control_ = std::make_unique<store::PgPool>(db.dsn(), 3);
+    jobs_pg_ = std::make_unique<store::PgPool>(db.dsn(), config.worker_concurrency + 2);
     api::ServerDeps deps;
     deps.pg = &db.pool();
     deps.redis = redis_.get();
     deps.admin_key_hash = core::Sha256Hex(admin_key_);
-    worker_ = std::make_unique<workers::Worker>(db.pool(), *redis_, "default", config);
+    worker_ = std::make_unique<workers::Worker>(
+        workers::WorkerConnections{jobs_pg_.get(), control_.get(), redis_blocking_.get()},
+        "default", config);
     if (roles) {
         worker_->Start();
-        scheduler_ = std::make_unique<scheduler::Scheduler>(db.pool(), *redis_, config);
+        scheduler_ = std::make_unique<scheduler::Scheduler>(*control_, *redis_, config);
         scheduler_->Start();
     }
     deps.pool = &worker_->pool();

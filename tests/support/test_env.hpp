@@ -76,8 +76,11 @@ public:
     nlohmann::json Json(const HttpResponse& r) const;
 
 private:
-    std::string admin_key_ = "test-platform-admin-key";
+    std::string admin_key_ = "test-platform-admin-key-0123456789abcdef";
     std::unique_ptr<store::RedisClient> redis_;
+    std::unique_ptr<store::RedisClient> redis_blocking_;
+    std::unique_ptr<store::PgPool> control_;
+    std::unique_ptr<store::PgPool> jobs_pg_;
     std::unique_ptr<workers::Worker> worker_;
     std::unique_ptr<scheduler::Scheduler> scheduler_;
     std::unique_ptr<api::Server> server_;

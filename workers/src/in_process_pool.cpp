@@ -1,6 +1,7 @@
 #include "recs/workers/in_process_pool.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -10,42 +11,143 @@
 
 namespace recs::workers {
 
-InProcessPool::InProcessPool(std::string name, size_t max_models)
-    : name_(std::move(name)), max_models_(max_models) {}
+using Clock = std::chrono::steady_clock;
+
+InProcessPool::InProcessPool(std::string name, PoolLimits limits)
+    : name_(std::move(name)), limits_(limits) {}
 
 InProcessPool::~InProcessPool() = default;
 
-std::shared_ptr<const engine::Model> InProcessPool::Get(const core::ServingTarget& t) {
+InProcessPool::ModelPtr InProcessPool::Load(const core::ServingTarget& t, size_t* bytes) {
+    auto start = Clock::now();
+    std::error_code ec;
+    auto size = std::filesystem::file_size(t.artifact_path, ec);
+    *bytes = ec ? 0 : static_cast<size_t>(size);
+    if (*bytes > limits_.max_bytes)
+        throw core::Error(core::ErrorCode::kConflict, "version " + std::to_string(t.version) +
+                                                          " of model '" + t.model_name +
+                                                          "' is larger than this pool may hold (" +
+                                                          std::to_string(*bytes >> 20) + " MiB)");
+    try {
+        ModelPtr m = engine::LoadModel(t.artifact_path, t.artifact_sha256);
+        core::Log(core::LogLevel::kInfo, "model loaded",
+                  {{"pool", name_},
+                   {"tenant", t.tenant_id},
+                   {"model", t.model_name},
+                   {"version", t.version},
+                   {"bytes", *bytes},
+                   {"ms", std::chrono::duration<double, std::milli>(Clock::now() - start).count()},
+                   {"algorithm", std::string(m->Algorithm())}});
+        return m;
+    } catch (const core::Error& e) {
+        // The detail may name the server's paths: it goes to the log, not to the client.
+        core::Log(core::LogLevel::kError, "model load failed",
+                  {{"pool", name_},
+                   {"tenant", t.tenant_id},
+                   {"model", t.model_name},
+                   {"version", t.version},
+                   {"error", e.detail()}});
+        throw core::Error(core::ErrorCode::kConflict,
+                          "version " + std::to_string(t.version) + " of model '" + t.model_name +
+                              "' cannot be loaded: its artifact is missing or corrupt");
+    }
+}
+
+InProcessPool::ModelPtr InProcessPool::Get(const core::ServingTarget& t) {
+    std::shared_future<ModelPtr> wait_for;
+    std::promise<ModelPtr> promise;
     {
         std::lock_guard lock(mu_);
-        auto it = models_.find(t.version_id);
-        if (it != models_.end()) {
-            lru_.remove(t.version_id);
-            lru_.push_front(t.version_id);
-            return it->second;
+        auto f = failures_.find(t.version_id);
+        if (f != failures_.end()) {
+            if (Clock::now() < f->second.until) throw core::Error(f->second.code, f->second.detail);
+            failures_.erase(f);
+        }
+        auto it = slots_.find(t.version_id);
+        if (it != slots_.end()) {
+            if (it->second.ready) {
+                lru_.splice(lru_.begin(), lru_, it->second.lru);
+                return it->second.model.get();
+            }
+            wait_for = it->second.model;  // another request is loading it: wait for that load
+        } else {
+            Slot slot;
+            slot.model = promise.get_future().share();
+            slot.tenant = t.tenant_id;
+            slots_.emplace(t.version_id, std::move(slot));
         }
     }
-    std::lock_guard load(load_mu_);
-    {
-        std::lock_guard lock(mu_);  // another thread may have loaded it meanwhile
-        auto it = models_.find(t.version_id);
-        if (it != models_.end()) return it->second;
+    if (wait_for.valid()) return wait_for.get();
+    size_t bytes = 0;
+    try {
+        ModelPtr m = Load(t, &bytes);
+        {
+            std::lock_guard lock(mu_);
+            auto& slot = slots_.at(t.version_id);
+            slot.ready = true;
+            slot.bytes = bytes;
+            lru_.push_front(t.version_id);
+            slot.lru = lru_.begin();
+            bytes_ += bytes;
+            EvictLocked(t.version_id);
+        }
+        promise.set_value(m);
+        return m;
+    } catch (const core::Error& e) {
+        {
+            std::lock_guard lock(mu_);
+            slots_.erase(t.version_id);
+            failures_[t.version_id] =
+                Failure{e.detail(), e.code(), Clock::now() + limits_.failure_ttl};
+            if (failures_.size() > 10000) failures_.clear();
+        }
+        promise.set_exception(std::current_exception());
+        throw;
+    } catch (...) {
+        {
+            std::lock_guard lock(mu_);
+            slots_.erase(t.version_id);
+        }
+        promise.set_exception(std::current_exception());
+        throw;
     }
-    std::shared_ptr<const engine::Model> m = engine::LoadModel(t.artifact_path);
-    core::Log(core::LogLevel::kInfo, "model loaded",
-              {{"pool", name_},
-               {"tenant", t.tenant_id},
-               {"model", t.model_name},
-               {"version", t.version},
-               {"algorithm", std::string(m->Algorithm())}});
+}
+
+void InProcessPool::EvictLocked(const std::string& keep) {
+    auto evict = [&](std::list<std::string>::iterator pos) {
+        auto it = slots_.find(*pos);
+        bytes_ -= it->second.bytes;
+        slots_.erase(it);
+        lru_.erase(pos);
+    };
+    const std::string& tenant = slots_.at(keep).tenant;
+    size_t of_tenant = 0;
+    for (const auto& id : lru_) of_tenant += slots_.at(id).tenant == tenant;
+    for (auto pos = lru_.end(); pos != lru_.begin() && of_tenant > limits_.max_models_per_tenant;) {
+        --pos;
+        if (*pos != keep && slots_.at(*pos).tenant == tenant) {
+            auto victim = pos++;
+            evict(victim);
+            --of_tenant;
+        }
+    }
+    while ((bytes_ > limits_.max_bytes || lru_.size() > limits_.max_models) && lru_.size() > 1 &&
+           lru_.back() != keep)
+        evict(std::prev(lru_.end()));
+}
+
+void InProcessPool::Evict(const std::string& tenant_id) {
     std::lock_guard lock(mu_);
-    models_[t.version_id] = m;
-    lru_.push_front(t.version_id);
-    while (lru_.size() > max_models_) {
-        models_.erase(lru_.back());
-        lru_.pop_back();
+    for (auto pos = lru_.begin(); pos != lru_.end();) {
+        auto it = slots_.find(*pos);
+        if (it->second.tenant == tenant_id) {
+            bytes_ -= it->second.bytes;
+            slots_.erase(it);
+            pos = lru_.erase(pos);
+        } else {
+            ++pos;
+        }
     }
-    return m;
 }
 
 void InProcessPool::Preload(const core::ServingTarget& target) { Get(target); }
@@ -92,11 +194,18 @@ std::vector<core::RankedItem> InProcessPool::Related(const core::ServingTarget& 
     return out;
 }
 
-nlohmann::json InProcessPool::Status() { return {{"status", "up"}, {"loaded_models", loaded()}}; }
+nlohmann::json InProcessPool::Status() {
+    return {{"status", "up"}, {"loaded_models", loaded()}, {"loaded_bytes", loaded_bytes()}};
+}
 
 size_t InProcessPool::loaded() const {
     std::lock_guard lock(mu_);
-    return models_.size();
+    return lru_.size();
+}
+
+size_t InProcessPool::loaded_bytes() const {
+    std::lock_guard lock(mu_);
+    return bytes_;
 }
 
 }  // namespace recs::workers

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
 #include "recs/engine/eval.hpp"
@@ -32,9 +33,12 @@ json MergeHyperparameters(const json& base, const json& over) {
     return out;
 }
 
+/// A path of its own for every attempt: a worker whose lease expired, still writing, can never
+/// write into the file of the attempt that replaced it (finding M5).
 std::string ArtifactPath(const TrainDeps& deps, const core::Job& job, const std::string& model_id) {
     return (fs::path(deps.data_dir) / "tenants" / job.tenant_id / "models" / model_id /
-            ("job-" + job.id + ".bin"))
+            ("job-" + job.id + "-a" + std::to_string(job.attempts) + "-" + core::RandomToken(8) +
+             ".bin"))
         .string();
 }
 
@@ -77,7 +81,8 @@ json RunTrainJob(const core::Job& job,
         so.ratio = 1.0 - holdout;
         so.seed = 42;
         auto split = engine::Split(data, so);
-        engine::TrainContext ctx{[&](double p) { progress(0.05 + 0.35 * p); }, cancel};
+        engine::TrainContext ctx{[&](double p) { progress(0.05 + 0.35 * p); }, cancel,
+                                 deps.memory_budget_bytes};
         auto eval_model = engine::Train(model->algorithm, hp, split.train, ctx);
         auto m = engine::Evaluate(*eval_model, split.train, split.test, 10, 0,
                                   [&](double p) { progress(0.40 + 0.10 * p); });
@@ -86,7 +91,8 @@ json RunTrainJob(const core::Job& job,
         metrics["holdout"] = holdout;
     }
     double base = 0.05 + eval_share;
-    engine::TrainContext ctx{[&](double p) { progress(base + (0.93 - base) * p); }, cancel};
+    engine::TrainContext ctx{[&](double p) { progress(base + (0.93 - base) * p); }, cancel,
+                             deps.memory_budget_bytes};
     auto trained = engine::Train(model->algorithm, hp, data, ctx);
 
     std::string path = ArtifactPath(deps, job, model_id);
@@ -95,7 +101,9 @@ json RunTrainJob(const core::Job& job,
     if (ec)
         throw core::Error(core::ErrorCode::kUnavailable,
                           "cannot create the artifact directory: " + ec.message());
-    trained->Save(path);  // the engine writes a temporary file and renames it
+    std::string bytes = trained->Serialize();
+    std::string sha = core::Sha256Hex(bytes);
+    engine::WriteArtifactFile(path, bytes);
     progress(0.97);
 
     core::ModelVersion v;
@@ -107,12 +115,16 @@ json RunTrainJob(const core::Job& job,
     v.metrics["train_seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     v.artifact_path = path;
-    v.artifact_bytes = static_cast<int64_t>(fs::file_size(path, ec));
+    v.artifact_bytes = static_cast<int64_t>(bytes.size());
+    v.artifact_sha256 = sha;
     v.training_job_id = job.id;
+    std::optional<store::JobFence> fence;
+    if (!deps.lease_owner.empty()) fence = store::JobFence{job.id, deps.lease_owner};
     core::ModelVersion created;
     try {
-        created = deps.models->CreateVersion(tenant, v);
+        created = deps.models->CreateVersion(tenant, v, fence);
     } catch (const core::Error& e) {
+        fs::remove(path, ec);  // nothing refers to it
         // A concurrent delivery of the same job recorded it first.
         auto done = deps.models->FindVersionByJob(tenant, job.id);
         if (e.code() != core::ErrorCode::kConflict || !done) throw;

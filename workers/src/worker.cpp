@@ -2,32 +2,100 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
 #include "recs/store/loop_store.hpp"
+#include "recs/store/pg_pool.hpp"
 #include "recs/workers/in_process_pool.hpp"
 #include "recs/workers/training.hpp"
 
 namespace recs::workers {
+namespace {
 
-Worker::Worker(store::PgPool& pg,
-               store::RedisClient& redis,
-               std::string pool_name,
-               const core::Config& config)
+namespace fs = std::filesystem;
+
+/// The heartbeat of one running job: renews the lease on the control connection and reads
+/// cancellation. Join() may be called any number of times (finding H1: a second join of a
+/// finished thread used to terminate the process).
+class Heartbeat {
+public:
+    Heartbeat(store::JobRepository& jobs,
+              const std::string& job_id,
+              const std::string& owner,
+              const core::Config& cfg,
+              std::atomic<double>& progress,
+              std::atomic<bool>& cancel,
+              std::atomic<bool>& lease_lost)
+        : thread_([&, job_id, owner] {
+              std::unique_lock lock(mu_);
+              while (!done_) {
+                  cv_.wait_for(lock, std::chrono::milliseconds(cfg.job_heartbeat_ms));
+                  if (done_) break;
+                  lock.unlock();
+                  try {
+                      bool cancel_requested = false;
+                      if (!jobs.Heartbeat(job_id, owner, cfg.job_lease_ms, progress.load(),
+                                          &cancel_requested)) {
+                          lease_lost = true;
+                          cancel = true;
+                      }
+                      if (cancel_requested) cancel = true;
+                  } catch (const std::exception&) {
+                      // Keep trying: the lease outlives a short outage.
+                  }
+                  lock.lock();
+              }
+          }) {}
+    ~Heartbeat() { Join(); }
+    void Join() {
+        {
+            std::lock_guard lock(mu_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+/// Runs a queue write after a job ended; a failure (the database down) leaves the lease to
+/// expire, and the scheduler's reaper then decides.
+template <typename F>
+void Settle(const char* what, const std::string& job_id, F&& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        core::Log(core::LogLevel::kWarn, "job outcome not recorded; the lease will expire",
+                  {{"job", job_id}, {"step", what}, {"error", e.what()}});
+    }
+}
+
+}  // namespace
+
+Worker::Worker(WorkerConnections c, std::string pool_name, const core::Config& config)
     : config_(config),
       pool_name_(std::move(pool_name)),
       owner_(pool_name_ + "@" + std::to_string(::getpid()) + "-" + core::RandomToken(6)),
-      jobs_(store::MakePgJobRepository(pg)),
-      queue_(store::MakeRedisJobQueue(redis)),
-      events_(store::MakePgEventRepository(pg)),
-      models_(store::MakePgModelRepository(pg)),
-      pool_(std::make_unique<InProcessPool>(pool_name_)) {}
+      jobs_(store::MakePgJobRepository(*c.control)),
+      queue_(store::MakeRedisJobQueue(*c.blocking)),
+      events_(store::MakePgEventRepository(*c.data)),
+      models_(store::MakePgModelRepository(*c.data)),
+      pool_(std::make_unique<InProcessPool>(
+          pool_name_, PoolLimits{.max_bytes = static_cast<size_t>(config.pool_memory_mb) << 20})) {}
 
 Worker::~Worker() { Stop(); }
 
@@ -35,6 +103,7 @@ void Worker::Start() {
     started_ = true;
     for (int i = 0; i < config_.worker_concurrency; ++i)
         threads_.emplace_back([this, i] { Loop(i); });
+    housekeeping_ = std::thread([this] { Housekeeping(); });
     core::Log(
         core::LogLevel::kInfo, "worker started",
         {{"pool", pool_name_}, {"owner", owner_}, {"concurrency", config_.worker_concurrency}});
@@ -45,17 +114,25 @@ void Worker::Stop() {
     for (auto& t : threads_)
         if (t.joinable()) t.join();
     threads_.clear();
+    if (housekeeping_.joinable()) housekeeping_.join();
     started_ = false;
 }
 
 void Worker::Loop(int) {
+    int failures = 0;
     while (!stop_) {
         try {
             auto id = queue_->Pop(500);
             if (id) Run(*id);
-        } catch (const core::Error& e) {
-            core::Log(core::LogLevel::kWarn, "worker loop error", {{"error", e.detail()}});
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            failures = 0;
+        } catch (const std::exception& e) {
+            // Nothing escapes the thread; back off while a dependency is down.
+            ++failures;
+            if (failures == 1 || failures % 50 == 0)
+                core::Log(core::LogLevel::kWarn, "worker loop error",
+                          {{"error", e.what()}, {"in_a_row", failures}});
+            for (int waited = 0; waited < std::min(2000, 100 * failures) && !stop_; waited += 50)
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
 }
@@ -64,6 +141,10 @@ void Worker::Run(const std::string& job_id) {
     auto job = jobs_->Lease(job_id, owner_, config_.job_lease_ms);
     if (!job) return;  // a duplicate push, or another worker has it
     ++running_jobs_;
+    struct Running {
+        std::atomic<int>& n;
+        ~Running() { --n; }
+    } running{running_jobs_};
     core::Log(core::LogLevel::kInfo, "job started",
               {{"job", job->id},
                {"tenant", job->tenant_id},
@@ -72,70 +153,102 @@ void Worker::Run(const std::string& job_id) {
     std::atomic<bool> cancel{false};
     std::atomic<bool> lease_lost{false};
     std::atomic<double> progress{0};
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    std::thread heartbeat([&] {
-        std::unique_lock lock(mu);
-        while (!done) {
-            cv.wait_for(lock, std::chrono::milliseconds(config_.job_heartbeat_ms));
-            if (done) break;
-            lock.unlock();
-            try {
-                bool cancel_requested = false;
-                if (!jobs_->Heartbeat(job->id, owner_, config_.job_lease_ms, progress.load(),
-                                      &cancel_requested)) {
-                    lease_lost = true;
-                    cancel = true;
-                }
-                if (cancel_requested) cancel = true;
-            } catch (const core::Error&) {  // keep trying: the lease outlives a short outage
-            }
-            lock.lock();
-        }
+    Heartbeat heartbeat(*jobs_, job->id, owner_, config_, progress, cancel, lease_lost);
+    // Stop() interrupts the job: the engine checks `cancel` at its checkpoints.
+    std::atomic<bool> watching{true};
+    std::thread stop_watch([&] {
+        while (watching && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (stop_) cancel = true;
     });
     auto finish = [&] {
-        {
-            std::lock_guard lock(mu);
-            done = true;
-        }
-        cv.notify_all();
-        heartbeat.join();
-        --running_jobs_;
+        heartbeat.Join();
+        watching = false;
+        if (stop_watch.joinable()) stop_watch.join();
     };
     try {
         nlohmann::json result;
         if (job->kind == core::kJobTrain) {
-            TrainDeps deps{events_.get(), models_.get(), config_.data_dir};
+            TrainDeps deps{events_.get(), models_.get(), config_.data_dir,
+                           static_cast<size_t>(config_.train_memory_mb) << 20, owner_};
             result = RunTrainJob(
                 *job, deps, [&](double p) { progress = p; }, &cancel);
         } else {
             throw core::Error(core::ErrorCode::kUnprocessable, "unknown job kind " + job->kind);
         }
         finish();
-        jobs_->Succeed(job->id, owner_, result);
+        Settle("succeed", job->id, [&] { jobs_->Succeed(job->id, owner_, result); });
         core::Log(core::LogLevel::kInfo, "job succeeded", {{"job", job->id}});
-    } catch (const core::Error& e) {
+    } catch (const std::exception& ex) {
         finish();
+        const auto* e = dynamic_cast<const core::Error*>(&ex);
         if (lease_lost) {
             core::Log(core::LogLevel::kWarn, "job lease lost", {{"job", job->id}});
+        } else if (stop_) {
+            Settle("release", job->id, [&] { jobs_->Release(job->id, owner_); });
+            core::Log(core::LogLevel::kInfo, "job given back: the worker is stopping",
+                      {{"job", job->id}});
         } else if (cancel) {
-            jobs_->MarkCancelled(job->id, owner_);
+            Settle("cancel", job->id, [&] { jobs_->MarkCancelled(job->id, owner_); });
             core::Log(core::LogLevel::kInfo, "job cancelled", {{"job", job->id}});
         } else {
-            bool retryable = e.code() != core::ErrorCode::kUnprocessable &&
-                             e.code() != core::ErrorCode::kNotFound &&
-                             e.code() != core::ErrorCode::kInvalidArgument;
-            jobs_->Fail(job->id, owner_, e.detail(), retryable, config_.job_backoff_ms);
-            core::Log(core::LogLevel::kWarn, "job failed",
-                      {{"job", job->id}, {"error", e.detail()}, {"retryable", retryable}});
+            bool retryable = !e || core::IsRetryable(e->code());
+            // Tenants read job.error: only our own messages reach it, never raw exception text.
+            std::string detail = e && e->code() != core::ErrorCode::kInternal
+                                     ? e->detail()
+                                     : "internal error in the worker (logged with the job id)";
+            Settle("fail", job->id, [&] {
+                jobs_->Fail(job->id, owner_, detail, retryable,
+                            core::Backoff{config_.job_backoff_ms, config_.job_backoff_cap_ms});
+            });
+            core::Log(e ? core::LogLevel::kWarn : core::LogLevel::kError, "job failed",
+                      {{"job", job->id}, {"error", ex.what()}, {"retryable", retryable}});
         }
-    } catch (const std::exception& e) {
-        finish();
-        jobs_->Fail(job->id, owner_, std::string("internal error: ") + e.what(), true,
-                    config_.job_backoff_ms);
-        core::Log(core::LogLevel::kError, "job crashed", {{"job", job->id}, {"error", e.what()}});
     }
+}
+
+void Worker::Housekeeping() {
+    auto next = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (!stop_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (std::chrono::steady_clock::now() < next) continue;
+        next = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+        try {
+            size_t n = CollectArtifacts(std::chrono::hours(1));
+            if (n > 0)
+                core::Log(core::LogLevel::kInfo, "unreferenced artifacts deleted", {{"files", n}});
+        } catch (const std::exception& e) {
+            core::Log(core::LogLevel::kWarn, "artifact collection failed", {{"error", e.what()}});
+        }
+    }
+}
+
+size_t Worker::CollectArtifacts(std::chrono::seconds min_age) {
+    fs::path root = fs::path(config_.data_dir) / "tenants";
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return 0;
+    auto referenced = models_->ArtifactPaths();
+    std::unordered_set<std::string> keep(referenced.begin(), referenced.end());
+    auto cutoff = fs::file_time_type::clock::now() - min_age;
+    size_t removed = 0;
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec)) continue;
+        if (keep.count(it->path().string())) continue;
+        // Young files may be an artifact whose version is being recorded right now.
+        if (it->last_write_time(ec) > cutoff || ec) continue;
+        if (fs::remove(it->path(), ec)) ++removed;
+    }
+    // Folders left empty (a deleted model or tenant), deepest first.
+    std::vector<fs::path> dirs;
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_directory(ec)) dirs.push_back(it->path());
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+        return a.string().size() > b.string().size();
+    });
+    for (const auto& d : dirs)
+        if (fs::is_empty(d, ec)) fs::remove(d, ec);
+    return removed;
 }
 
 nlohmann::json Worker::Status() const {
@@ -146,7 +259,8 @@ nlohmann::json Worker::Status() const {
                {{"status", up ? "up" : "down"},
                 {"workers", config_.worker_concurrency},
                 {"running_jobs", running_jobs_.load()},
-                {"loaded_models", pool_->loaded()}}}}}};
+                {"loaded_models", pool_->loaded()},
+                {"loaded_bytes", pool_->loaded_bytes()}}}}}};
 }
 
 }  // namespace recs::workers

@@ -10,13 +10,16 @@ void RegisterHealthRoutes(Router& router, Services& s) {
                 .auth = AuthMode::kNone,
                 .run_inline = true,
                 .handler = [&s](Request&) {
-                    auto [checks, up] = s.health->Snapshot();
+                    auto report = s.health->Snapshot();
                     bool draining = s.draining.load();
                     nlohmann::json j = {
-                        {"status", draining ? "draining" : (up ? "ok" : "degraded")},
+                        {"status", draining ? "draining" : (report.up ? "ok" : "degraded")},
                         {"version", RECS_VERSION},
-                        {"checks", checks}};
-                    return Response::Json(up && !draining ? 200 : 503, j.dump());
+                        {"checks", report.checks},
+                        {"checked_ms_ago", report.age_ms}};
+                    Response r = Response::Json(report.up && !draining ? 200 : 503, j.dump());
+                    if (r.status == 503) r.headers.emplace_back("Retry-After", "1");
+                    return r;
                 }});
     router.Add({.method = "GET",
                 .path = "/metrics",

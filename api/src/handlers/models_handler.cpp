@@ -44,6 +44,14 @@ void Validate(Services& s, const std::string& algorithm, const json& hp) {
     if (s.validate_model) s.validate_model(algorithm, hp);
 }
 
+core::PredictionPool& Pool(Services& s) {
+    // A deploy is only accepted when a pool can load the version first (finding H5).
+    if (!s.pool)
+        throw core::Error(core::ErrorCode::kUnavailable,
+                          "no prediction pool is attached to this api process to load the version");
+    return *s.pool;
+}
+
 core::ModelDef RequireModel(Services& s, Request& req) {
     auto m = s.models->Find(req.Tenant(), req.Param("model_id"));
     if (!m) core::ThrowNotFound("model not found");
@@ -126,7 +134,8 @@ Response VersionMetrics(Services& s, Request& req) {
 }
 
 core::ServingTarget TargetOf(const core::ModelDef& m, const core::ModelVersion& v) {
-    return core::ServingTarget{v.tenant_id, m.name, v.id, v.version, m.algorithm, v.artifact_path};
+    return core::ServingTarget{v.tenant_id,     m.name,           v.id, v.version, m.algorithm,
+                               v.artifact_path, v.artifact_sha256};
 }
 
 Response Deploy(Services& s, Request& req) {
@@ -136,7 +145,7 @@ Response Deploy(Services& s, Request& req) {
     if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
     // Load before switching, so that the first request on the new version is not slow and a
     // broken artifact never becomes the serving one.
-    if (s.pool) s.pool->Preload(TargetOf(m, *v));
+    Pool(s).Preload(TargetOf(m, *v));
     auto out = s.models->Deploy(req.Actor(), req.Tenant(), m.id, v->id);
     s.resolver->Invalidate(req.Tenant());
     return Response::Json(200, VersionJson(out).dump());
@@ -146,10 +155,9 @@ Response Rollback(Services& s, Request& req) {
     auto m = RequireModel(s, req);
     auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
     if (!v) core::ThrowNotFound("model version not found");
-    if (!m.deployed_version_id || *m.deployed_version_id != v->id)
-        core::ThrowConflict("only the deployed version can be rolled back");
-    auto out = s.models->Rollback(req.Actor(), req.Tenant(), m.id);
-    if (s.pool) s.pool->Preload(TargetOf(m, out));
+    auto out = s.models->Rollback(
+        req.Actor(), req.Tenant(), m.id, v->id,
+        [&](const core::ModelVersion& target) { Pool(s).Preload(TargetOf(m, target)); });
     s.resolver->Invalidate(req.Tenant());
     return Response::Json(200, VersionJson(out).dump());
 }

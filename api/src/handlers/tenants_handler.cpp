@@ -3,6 +3,8 @@
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
+#include "recs/core/log.hpp"
+#include "serving_resolver.hpp"
 
 namespace recs::api {
 namespace {
@@ -71,7 +73,20 @@ Response Patch(Services& s, Request& req) {
 }
 
 Response Delete(Services& s, Request& req) {
-    s.tenants->Delete(req.Actor(), req.Param("tenant_id"));
+    const auto& id = req.Param("tenant_id");
+    s.tenants->Delete(req.Actor(), id);
+    // What lives outside PostgreSQL goes too: cached keys (at once in this process, within the
+    // key TTL in others), the event stream, loaded models. Artifact files are collected by the
+    // workers' sweep of files no version refers to.
+    s.auth->ForgetTenant(id);
+    s.resolver->Invalidate(core::TenantId{id});
+    try {
+        s.event_stream->Delete(core::TenantId{id});
+    } catch (const core::Error& e) {
+        core::Log(core::LogLevel::kWarn, "event stream of a deleted tenant not removed",
+                  {{"tenant", id}, {"error", e.detail()}});
+    }
+    if (s.pool) s.pool->Evict(id);
     return Response::NoContent();
 }
 

@@ -109,7 +109,11 @@ Response ProblemResponse(const core::Error& e, const std::string& instance) {
     std::string detail =
         status == 500 ? "an internal error occurred; quote the request id" : e.detail();
     auto r = Build(status, std::string(core::ErrorCodeSlug(e.code())), detail, instance, e.field());
-    if (e.retry_after()) r.headers.emplace_back("Retry-After", std::to_string(*e.retry_after()));
+    // A 503 or 429 always says when to come back.
+    if (e.retry_after())
+        r.headers.emplace_back("Retry-After", std::to_string(*e.retry_after()));
+    else if (status == 503 || status == 429)
+        r.headers.emplace_back("Retry-After", "1");
     if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
 }

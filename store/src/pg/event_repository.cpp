@@ -87,9 +87,9 @@ public:
         if (events.empty()) return out;
         std::unordered_set<std::string> fresh;
         if (events.size() < kCopyThreshold) {
-            InsertSmall(tenant, events, fresh);
+            InsertSmall(tenant, events, fresh, &out.outbox_id);
         } else {
-            InsertCopy(tenant, events, fresh);
+            InsertCopy(tenant, events, fresh, &out.outbox_id);
         }
         for (size_t i = 0; i < events.size(); ++i) {
             auto it = fresh.find(events[i].event_id);
@@ -106,10 +106,23 @@ public:
 
 private:
     static constexpr size_t kCopyThreshold = 200;
+    static constexpr int kCopyTimeoutMs = 60000;
+    static constexpr int kFetchTimeoutMs = 120000;
+
+    static void ReadInserted(const pqxx::result& r,
+                             std::unordered_set<std::string>& fresh,
+                             int64_t* outbox_id) {
+        fresh.reserve(r.size());
+        for (const auto& row : r) {
+            fresh.insert(row[0].as<std::string>());
+            if (!row[1].is_null()) *outbox_id = row[1].as<int64_t>();
+        }
+    }
 
     void InsertSmall(const core::TenantId& tenant,
                      const std::vector<core::Event>& events,
-                     std::unordered_set<std::string>& fresh) {
+                     std::unordered_set<std::string>& fresh,
+                     int64_t* outbox_id) {
         auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(); };
         json rows = json::array();
         for (const auto& e : events) {
@@ -127,30 +140,35 @@ private:
             pqxx::nontransaction tx(c);  // one statement: atomic on its own
             auto r = tx.exec_params(std::string(q::kInsertEventsJson), tenant.value,
                                     rows.dump(-1, ' ', false, json::error_handler_t::replace));
-            for (const auto& row : r) fresh.insert(row[0].as<std::string>());
+            ReadInserted(r, fresh, outbox_id);
         });
     }
 
     void InsertCopy(const core::TenantId& tenant,
                     const std::vector<core::Event>& events,
-                    std::unordered_set<std::string>& fresh) {
-        WithConnection(pool_, "events.insert_copy", [&](pqxx::connection& c) {
-            pqxx::work tx(c);
-            tx.exec(std::string(q::kCreateStage));
-            {
+                    std::unordered_set<std::string>& fresh,
+                    int64_t* outbox_id) {
+        // A big batch may take longer than a request's statement timeout.
+        WithConnection(
+            pool_, "events.insert_copy",
+            [&](pqxx::connection& c) {
+                pqxx::work tx(c);
+                tx.exec("SET LOCAL statement_timeout = " + std::to_string(kCopyTimeoutMs));
+                tx.exec(std::string(q::kCreateStage));
+                {
                 // tablewriter is deprecated in libpqxx 6.4 but is the only public raw-line COPY.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-                pqxx::tablewriter w(tx, "events_stage");
+                    pqxx::tablewriter w(tx, "events_stage");
 #pragma GCC diagnostic pop
-                for (const auto& e : events) w.write_raw_line(CopyLine(e));
-                w.complete();
-            }
-            auto r = tx.exec_params(std::string(q::kInsertFromStage), tenant.value);
-            fresh.reserve(r.size());
-            for (const auto& row : r) fresh.insert(row[0].as<std::string>());
-            tx.commit();
-        });
+                    for (const auto& e : events) w.write_raw_line(CopyLine(e));
+                    w.complete();
+                }
+                auto r = tx.exec_params(std::string(q::kInsertFromStage), tenant.value);
+                ReadInserted(r, fresh, outbox_id);
+                tx.commit();
+            },
+            kCopyTimeoutMs + 2000);
     }
 
 public:
@@ -180,28 +198,81 @@ public:
 
     void ForEachInteraction(const core::TenantId& tenant,
                             const std::function<void(const EventRow&)>& fn) override {
-        WithConnection(pool_, "events.scan", [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
-            auto r = tx.exec_params(std::string(q::kSelectInteractions), tenant.value);
+        // A cursor in a read-only transaction, fetched in batches: memory stays at one batch
+        // (libpq buffers a whole result otherwise), and each fetch has its own deadline.
+        WithLease(pool_, "events.scan", [&](PgLease& lease) {
+            pqxx::work tx(*lease);
+            tx.exec("SET TRANSACTION READ ONLY");
+            tx.exec("SET LOCAL statement_timeout = 0");
+            tx.exec("SET LOCAL idle_in_transaction_session_timeout = 0");  // fn may be slow
+            tx.exec_params(std::string(q::kDeclareInteractions), tenant.value);
             EventRow ev;
-            for (const auto& row : r) {
-                ev.user_id = row[0].c_str();
-                ev.item_id = row[1].c_str();
-                ev.type = row[2].c_str();
-                ev.value = row[3].as<double>();
-                ev.timestamp_s = row[4].as<int64_t>();
-                fn(ev);
+            for (;;) {
+                lease.Rearm(kFetchTimeoutMs);
+                auto r = tx.exec(std::string(q::kFetchInteractions));
+                lease.Rearm(-1);  // no deadline while fn consumes the batch
+                for (const auto& row : r) {
+                    ev.user_id = row[0].c_str();
+                    ev.item_id = row[1].c_str();
+                    ev.type = row[2].c_str();
+                    ev.value = row[3].as<double>();
+                    ev.timestamp_s = row[4].as<int64_t>();
+                    fn(ev);
+                }
+                if (r.empty()) break;
             }
+            tx.commit();
         });
     }
 
-    int64_t Count(const core::TenantId& tenant) override {
-        int64_t n = 0;
-        WithConnection(pool_, "events.count", [&](pqxx::connection& c) {
+    void AckStreamed(const std::vector<int64_t>& outbox_ids) override {
+        if (outbox_ids.empty()) return;
+        std::string arr = "{";
+        for (size_t i = 0; i < outbox_ids.size(); ++i)
+            arr += (i ? "," : "") + std::to_string(outbox_ids[i]);
+        arr += "}";
+        WithConnection(pool_, "events.outbox_ack", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            n = tx.exec_params1(std::string(q::kCountEvents), tenant.value)[0].as<int64_t>();
+            tx.exec_params(std::string(q::kDeleteOutbox), arr);
         });
-        return n;
+    }
+
+    size_t RepairStreams(
+        int64_t older_than_ms,
+        int limit,
+        const std::function<void(const core::TenantId&, const std::vector<core::Event>&)>& append)
+        override {
+        size_t repaired = 0;
+        WithConnection(pool_, "events.outbox_repair", [&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            auto r = tx.exec_params(std::string(q::kPendingOutbox),
+                                    static_cast<double>(older_than_ms), limit);
+            std::vector<int64_t> done;
+            for (size_t i = 0; i < r.size();) {
+                int64_t id = r[i][0].as<int64_t>();
+                core::TenantId tenant{r[i][1].as<std::string>()};
+                std::vector<core::Event> events;
+                for (; i < r.size() && r[i][0].as<int64_t>() == id; ++i) {
+                    core::Event e;
+                    e.event_id = r[i][2].as<std::string>();
+                    e.type = r[i][3].as<std::string>();
+                    e.user_id = r[i][4].as<std::string>();
+                    e.item_id = OptText(r[i][5]);
+                    e.timestamp_ms = r[i][6].as<int64_t>();
+                    events.push_back(std::move(e));
+                }
+                append(tenant, events);  // throws when Redis fails: the rows stay for later
+                done.push_back(id);
+                repaired += events.size();
+            }
+            std::string arr = "{";
+            for (size_t k = 0; k < done.size(); ++k)
+                arr += (k ? "," : "") + std::to_string(done[k]);
+            arr += "}";
+            if (!done.empty()) tx.exec_params(std::string(q::kDeleteOutbox), arr);
+            tx.commit();
+        });
+        return repaired;
     }
 
 private:

@@ -88,16 +88,18 @@ public:
     }
 
     core::Job Cancel(const core::TenantId& tenant, const std::string& id) override {
-        auto job = Find(tenant, id);
-        if (!job) core::ThrowNotFound("job not found");
-        if (core::IsTerminalJobStatus(job->status))
-            core::ThrowConflict("the job already finished (" + job->status + ")");
+        if (!core::IsUuid(id)) core::ThrowNotFound("job not found");
+        std::optional<core::Job> out;
         WithConnection(pool_, "jobs.cancel", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            tx.exec_params(std::string(q::kCancelQueued), tenant.value, id);
-            tx.exec_params(std::string(q::kCancelRunning), tenant.value, id);
+            auto r = tx.exec_params(SqlCat({q::kCancel, q::kJobColumns}), tenant.value, id);
+            if (!r.empty()) out = RowToJob(r[0]);
         });
-        return *Find(tenant, id);
+        if (out) return *out;
+        // Not cancellable: unknown (or gone), or already finished.
+        auto job = Find(tenant, id);
+        if (!job) core::ThrowNotFound("job not found");
+        core::ThrowConflict("the job already finished (" + job->status + ")");
     }
 
     std::vector<std::string> TakeDueForPush(int64_t repush_after_ms, int limit) override {
@@ -151,11 +153,19 @@ public:
               const std::string& owner,
               const std::string& error,
               bool retryable,
-              int64_t backoff_base_ms) override {
+              const core::Backoff& backoff) override {
         WithConnection(pool_, "jobs.fail", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             tx.exec_params(std::string(q::kFail), id, owner, error, retryable ? "true" : "false",
-                           static_cast<double>(backoff_base_ms));
+                           static_cast<double>(backoff.base_ms),
+                           static_cast<double>(backoff.cap_ms));
+        });
+    }
+
+    void Release(const std::string& id, const std::string& owner) override {
+        WithConnection(pool_, "jobs.release", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            tx.exec_params(std::string(q::kRelease), id, owner);
         });
     }
 
@@ -166,12 +176,14 @@ public:
         });
     }
 
-    int ReapExpired(int64_t backoff_base_ms) override {
+    int ReapExpired(const core::Backoff& backoff) override {
         int n = 0;
         WithConnection(pool_, "jobs.reap", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            n = static_cast<int>(
-                tx.exec_params(std::string(q::kReap), static_cast<double>(backoff_base_ms)).size());
+            n = static_cast<int>(tx.exec_params(std::string(q::kReap),
+                                                static_cast<double>(backoff.base_ms),
+                                                static_cast<double>(backoff.cap_ms))
+                                     .size());
         });
         return n;
     }

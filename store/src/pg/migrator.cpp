@@ -2,6 +2,7 @@
 #include <set>
 
 #include "pg/pg_pool_impl.hpp"
+#include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
 
 namespace recs::store {
@@ -44,20 +45,27 @@ int ApplyLocked(pqxx::connection& c) {
 }  // namespace
 
 int ApplyMigrations(PgPool& pool) {
+    // A connection of its own: a migration (or the wait for another process's lock) may take
+    // longer than the pool's statement timeout.
     int applied = 0;
-    WithConnection(pool, "migrate", [&](pqxx::connection& c) {
-        Exec(c, "SELECT pg_advisory_lock($1)");
-        try {
-            applied = ApplyLocked(c);
-        } catch (...) {
-            try {
-                Exec(c, "SELECT pg_advisory_unlock($1)");
-            } catch (...) {  // the session ends with the connection; the lock goes with it
-            }
-            throw;
-        }
-        Exec(c, "SELECT pg_advisory_unlock($1)");
-    });
+    std::unique_ptr<pqxx::connection> c;
+    try {
+        c = std::make_unique<pqxx::connection>(pool.impl().connect_dsn);
+    } catch (const std::exception& e) {
+        throw core::Error(core::ErrorCode::kUnavailable,
+                          std::string("cannot connect to PostgreSQL to migrate: ") + e.what());
+    }
+    try {
+        Exec(*c, "SELECT pg_advisory_lock($1)");
+        applied = ApplyLocked(*c);
+        Exec(*c, "SELECT pg_advisory_unlock($1)");
+    } catch (const core::Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        // The session ends with the connection, and the advisory lock with it.
+        core::Log(core::LogLevel::kError, "migration failed", {{"error", e.what()}});
+        throw core::Error(core::ErrorCode::kInternal, std::string("migration failed: ") + e.what());
+    }
     return applied;
 }
 

@@ -43,6 +43,7 @@ core::ModelVersion RowToVersion(const pqxx::row& r) {
     v.training_job_id = OptText(r[9]);
     v.created_at = r[10].as<std::string>();
     v.deployed_at = OptText(r[11]);
+    v.artifact_sha256 = r[12].as<std::string>();
     return v;
 }
 
@@ -61,16 +62,17 @@ public:
     core::ModelDef Create(const core::Actor& actor,
                           const core::TenantId& tenant,
                           const core::ModelDef& def) override {
-        std::string id;
+        std::optional<core::ModelDef> out;
         WithTransaction(pool_, "models.create", [&](pqxx::work& tx) {
-            id = tx.exec_params1(std::string(q::kInsertModel), tenant.value, def.name, def.type,
-                                 def.algorithm, def.hyperparameters.dump(),
-                                 OrNull(def.description))[0]
-                     .as<std::string>();
-            auto m = FindIn(tx, tenant, id);
-            WriteAudit(tx, tenant.value, actor, "create", "model", id, nullptr, ModelAudit(*m));
+            auto id = tx.exec_params1(std::string(q::kInsertModel), tenant.value, def.name,
+                                      def.type, def.algorithm, def.hyperparameters.dump(),
+                                      OrNull(def.description))[0]
+                          .as<std::string>();
+            out = FindIn(tx, tenant, id);
+            if (!out) core::ThrowNotFound("model not found");
+            WriteAudit(tx, tenant.value, actor, "create", "model", id, nullptr, ModelAudit(*out));
         });
-        return *Find(tenant, id);
+        return *out;
     }
 
     std::optional<core::ModelDef> Find(const core::TenantId& tenant,
@@ -132,6 +134,7 @@ public:
                           const std::optional<std::string>& description,
                           const std::optional<bool>& is_default) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("model not found");
+        std::optional<core::ModelDef> out;
         WithTransaction(pool_, "models.update", [&](pqxx::work& tx) {
             auto before = FindIn(tx, tenant, id, true);
             if (!before) core::ThrowNotFound("model not found");
@@ -142,11 +145,12 @@ public:
             if (is_default) def = *is_default ? "true" : "false";
             tx.exec_params(std::string(q::kUpdateModel), tenant.value, id, OrNull(hp),
                            OrNull(description), OrNull(def));
-            auto after = FindIn(tx, tenant, id);
+            out = FindIn(tx, tenant, id);
+            if (!out) core::ThrowNotFound("model not found");
             WriteAudit(tx, tenant.value, actor, "update", "model", id, ModelAudit(*before),
-                       ModelAudit(*after));
+                       ModelAudit(*out));
         });
-        return *Find(tenant, id);
+        return *out;
     }
 
     void Delete(const core::Actor& actor,
@@ -217,42 +221,50 @@ public:
         return out;
     }
 
-    int NextVersion(const core::TenantId& tenant, const std::string& model_id) override {
-        int n = 1;
-        WithConnection(pool_, "versions.next", [&](pqxx::connection& c) {
+    std::vector<std::string> ArtifactPaths() override {
+        std::vector<std::string> out;
+        WithConnection(pool_, "versions.paths", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            n = tx.exec_params1(std::string(q::kNextVersion), tenant.value, model_id)[0].as<int>();
+            for (const auto& r : tx.exec(std::string(q::kSelectArtifactPaths)))
+                out.push_back(r[0].as<std::string>());
         });
-        return n;
+        return out;
     }
 
     core::ModelVersion CreateVersion(const core::TenantId& tenant,
-                                     const core::ModelVersion& v) override {
-        std::string id;
+                                     const core::ModelVersion& v,
+                                     const std::optional<JobFence>& fence) override {
+        std::optional<core::ModelVersion> out;
         WithTransaction(pool_, "versions.create", [&](pqxx::work& tx) {
+            if (fence &&
+                tx.exec_params(std::string(q::kLeaseHeld), fence->job_id, fence->owner).empty())
+                core::ThrowConflict("the job's lease was lost: another worker runs it now");
             // Serialise version numbering per model.
             if (tx.exec_params(std::string(q::kLockModel), tenant.value, v.model_id).empty())
                 core::ThrowNotFound("model not found");
             int next = tx.exec_params1(std::string(q::kNextVersion), tenant.value, v.model_id)[0]
                            .as<int>();
-            id = tx.exec_params1(std::string(q::kInsertVersion), tenant.value, v.model_id, next,
-                                 v.metrics.dump(), v.artifact_path, v.artifact_bytes,
-                                 OrNull(v.training_job_id))[0]
-                     .as<std::string>();
+            out = RowToVersion(tx.exec_params1(SqlCat({q::kInsertVersion, q::kVersionColumns}),
+                                               tenant.value, v.model_id, next, v.metrics.dump(),
+                                               v.artifact_path, v.artifact_bytes,
+                                               OrNull(v.training_job_id), v.artifact_sha256));
         });
-        return *FindVersion(tenant, v.model_id, id);
+        return *out;
     }
 
     core::ModelVersion Deploy(const core::Actor& actor,
                               const core::TenantId& tenant,
                               const std::string& model_id,
                               const std::string& version_id) override {
-        auto v = FindVersion(tenant, model_id, version_id);
-        if (!v) core::ThrowNotFound("model version not found");
-        if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
+        if (!core::IsUuid(model_id) || !core::IsUuid(version_id))
+            core::ThrowNotFound("model version not found");
+        std::optional<core::ModelVersion> out;
         WithTransaction(pool_, "versions.deploy", [&](pqxx::work& tx) {
             if (tx.exec_params(std::string(q::kLockModel), tenant.value, model_id).empty())
                 core::ThrowNotFound("model not found");
+            auto v = FindVersionIn(tx, tenant, model_id, version_id);
+            if (!v) core::ThrowNotFound("model version not found");
+            if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
             auto cur = tx.exec_params(std::string(q::kCurrentDeployment), tenant.value, model_id);
             std::optional<std::string> before;
             if (!cur.empty()) {
@@ -265,23 +277,47 @@ public:
             WriteAudit(tx, tenant.value, actor, "deploy", "model", model_id,
                        before ? json{{"version_id", *before}} : json(nullptr),
                        json{{"version_id", version_id}});
+            out = FindVersionIn(tx, tenant, model_id, version_id);
         });
-        return *FindVersion(tenant, model_id, version_id);
+        return *out;
     }
 
-    core::ModelVersion Rollback(const core::Actor& actor,
-                                const core::TenantId& tenant,
-                                const std::string& model_id) override {
+    core::ModelVersion Rollback(
+        const core::Actor& actor,
+        const core::TenantId& tenant,
+        const std::string& model_id,
+        const std::string& expected_current,
+        const std::function<void(const core::ModelVersion&)>& before_switch) override {
         if (!core::IsUuid(model_id)) core::ThrowNotFound("model not found");
-        std::string target;
+        // Which version the rollback returns to, read first: it is loaded before the switch (so
+        // that a broken artifact never becomes the serving one) and outside the transaction
+        // (a load can outlast the statement timeout). The transaction then checks, under the
+        // model's row lock, that neither end changed meanwhile: of two concurrent rollbacks of
+        // one version the second gets 409 instead of going back twice.
+        std::string current, target;
+        std::optional<core::ModelVersion> target_version;
+        WithConnection(pool_, "versions.rollback_plan", [&](pqxx::connection& c) {
+            pqxx::work tx(c);
+            auto cur = tx.exec_params(std::string(q::kCurrentDeployment), tenant.value, model_id);
+            if (cur.empty() || cur[0][1].as<std::string>() != expected_current)
+                core::ThrowConflict("only the deployed version can be rolled back");
+            if (cur.size() < 2)
+                core::ThrowConflict("there is no earlier deployed version to roll back to");
+            current = cur[0][1].as<std::string>();
+            target = cur[1][1].as<std::string>();
+            target_version = FindVersionIn(tx, tenant, model_id, target);
+            tx.commit();
+        });
+        if (!target_version) core::ThrowConflict("the earlier version no longer exists");
+        if (before_switch) before_switch(*target_version);
+        std::optional<core::ModelVersion> out;
         WithTransaction(pool_, "versions.rollback", [&](pqxx::work& tx) {
             if (tx.exec_params(std::string(q::kLockModel), tenant.value, model_id).empty())
                 core::ThrowNotFound("model not found");
             auto cur = tx.exec_params(std::string(q::kCurrentDeployment), tenant.value, model_id);
-            if (cur.size() < 2)
-                core::ThrowConflict("there is no earlier deployed version to roll back to");
-            std::string current = cur[0][1].as<std::string>();
-            target = cur[1][1].as<std::string>();
+            if (cur.size() < 2 || cur[0][1].as<std::string>() != current ||
+                cur[1][1].as<std::string>() != target)
+                core::ThrowConflict("the model's deployment changed meanwhile; retry");
             tx.exec_params(std::string(q::kDeleteDeployment), tenant.value,
                            cur[0][0].as<int64_t>());
             if (current != target)
@@ -289,18 +325,22 @@ public:
             tx.exec_params(std::string(q::kMarkDeployed), tenant.value, target);
             WriteAudit(tx, tenant.value, actor, "rollback", "model", model_id,
                        json{{"version_id", current}}, json{{"version_id", target}});
+            out = FindVersionIn(tx, tenant, model_id, target);
         });
-        return *FindVersion(tenant, model_id, target);
-    }
-
-    std::optional<core::ModelVersion> DeployedVersion(const core::TenantId& tenant,
-                                                      const std::string& model_id) override {
-        auto m = Find(tenant, model_id);
-        if (!m || !m->deployed_version_id) return std::nullopt;
-        return FindVersion(tenant, model_id, *m->deployed_version_id);
+        return *out;
     }
 
 private:
+    std::optional<core::ModelVersion> FindVersionIn(pqxx::work& tx,
+                                                    const core::TenantId& tenant,
+                                                    const std::string& model_id,
+                                                    const std::string& version_id) {
+        auto r = tx.exec_params(SqlCat({"SELECT ", q::kVersionColumns, q::kVersionById}),
+                                tenant.value, model_id, version_id);
+        if (r.empty()) return std::nullopt;
+        return RowToVersion(r[0]);
+    }
+
     std::optional<core::ModelDef> FindIn(pqxx::work& tx,
                                          const core::TenantId& tenant,
                                          const std::string& id,

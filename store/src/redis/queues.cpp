@@ -1,3 +1,4 @@
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "recs/core/error.hpp"
@@ -16,19 +17,31 @@ public:
 
     void Push(const std::vector<std::string>& job_ids) override {
         if (job_ids.empty()) return;
-        std::vector<std::string> cmd = {"LPUSH", redis_keys::JobQueue()};
-        cmd.insert(cmd.end(), job_ids.begin(), job_ids.end());
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        // NX: a job already waiting keeps its place (and is not added twice).
+        std::vector<std::string> cmd = {"ZADD", redis_keys::JobQueue(), "NX"};
+        for (const auto& id : job_ids) {
+            cmd.push_back(std::to_string(now));
+            cmd.push_back(id);
+        }
         auto r = redis_.Command(cmd);
         if (r.type == RedisReply::Type::kError)
-            throw core::Error(core::ErrorCode::kUnavailable, "Redis refused the job push");
+            throw core::Error(core::ErrorCode::kUnavailable,
+                              "Redis refused the job push: " + r.str);
     }
 
     std::optional<std::string> Pop(int timeout_ms) override {
         double secs = timeout_ms / 1000.0;
-        auto r = redis_.Command({"BRPOP", redis_keys::JobQueue(), std::to_string(secs)});
-        if (r.type != RedisReply::Type::kArray || r.elements.size() != 2) return std::nullopt;
+        auto r = redis_.Command({"BZPOPMIN", redis_keys::JobQueue(), std::to_string(secs)});
+        if (r.type == RedisReply::Type::kError)
+            throw core::Error(core::ErrorCode::kUnavailable, "Redis refused the job pop: " + r.str);
+        if (r.type != RedisReply::Type::kArray || r.elements.size() != 3) return std::nullopt;
         return r.elements[1].str;
     }
+
+    int64_t Depth() override { return redis_.Command({"ZCARD", redis_keys::JobQueue()}).integer; }
 
 private:
     RedisClient& redis_;
@@ -54,12 +67,21 @@ public:
             std::vector<std::vector<std::string>> part(
                 cmds.begin() + static_cast<long>(i),
                 cmds.begin() + static_cast<long>(std::min(cmds.size(), i + kChunk)));
-            redis_.Pipeline(part);
+            for (const auto& reply : redis_.Pipeline(part))
+                if (reply.type == RedisReply::Type::kError)  // e.g. OOM under maxmemory
+                    throw core::Error(core::ErrorCode::kUnavailable,
+                                      "Redis refused the stream append: " + reply.str);
         }
     }
 
     int64_t Length(const core::TenantId& tenant) override {
         return redis_.Command({"XLEN", redis_keys::EventStream(tenant.value)}).integer;
+    }
+
+    void Delete(const core::TenantId& tenant) override {
+        auto r = redis_.Command({"UNLINK", redis_keys::EventStream(tenant.value)});
+        if (r.type == RedisReply::Type::kError)
+            throw core::Error(core::ErrorCode::kUnavailable, "Redis refused UNLINK: " + r.str);
     }
 
 private:

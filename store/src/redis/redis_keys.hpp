@@ -4,13 +4,15 @@
 
 namespace recs::store::redis_keys {
 
-/// The one list of job ids that workers pop (ids are leased in PostgreSQL, so a duplicate id
-/// in the list is harmless).
-inline std::string JobQueue() { return "recs:jobs:queue"; }
+/// The ready jobs: a sorted set of job ids scored by the time they were pushed, popped
+/// lowest first (BZPOPMIN). A set, so that re-pushing a job Redis still has never makes a
+/// duplicate (ids are leased in PostgreSQL, so a popped id that is not leasable is dropped).
+inline std::string JobQueue() { return "recs:jobs:ready"; }
 
-/// A tenant's event stream (consumed by the real-time layer).
+/// A tenant's event stream (consumed by the real-time layer). The {tenant} hash tag keeps all of
+/// a tenant's keys on one Redis Cluster slot.
 inline std::string EventStream(const std::string& tenant_id) {
-    return "recs:t:" + tenant_id + ":events";
+    return "recs:t:{" + tenant_id + "}:events";
 }
 
 }  // namespace recs::store::redis_keys

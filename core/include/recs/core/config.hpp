@@ -21,19 +21,31 @@ struct Config {
     size_t body_limit = 10 * 1024 * 1024;
     int drain_seconds = 20;  ///< bounded wait for in-flight requests on SIGTERM
     int key_cache_ttl_ms = 5000;
+    int auth_failures_per_minute = 60;  ///< per client address, then 429
     int pg_pool_size = 8;
-    // The job queue (see core/job.hpp QueueTiming).
+    int pg_acquire_timeout_ms = 2000;    ///< wait for a free connection, then 503
+    int pg_statement_timeout_ms = 5000;  ///< per statement (server and client side)
+    int redis_timeout_ms = 2000;         ///< connect, reply and pool waits of Redis
+    // The job queue (see core/job.hpp).
     int64_t job_lease_ms = 30000;
     int64_t job_heartbeat_ms = 5000;
     int64_t job_backoff_ms = 2000;
+    int64_t job_backoff_cap_ms = 600000;  ///< no retry waits longer than this
     int64_t job_repush_ms = 30000;
     int job_max_attempts = 3;
     int worker_concurrency = 1;  ///< jobs one worker process runs at once
+    int64_t train_memory_mb =
+        4096;  ///< the most one training job may allocate (RECS_TRAIN_MEMORY_MB)
+    int64_t pool_memory_mb = 4096;  ///< loaded models' artifacts, per process (RECS_POOL_MEMORY_MB)
     int scheduler_tick_ms = 500;
 };
 
+/// The shortest platform admin key accepted (RECS_ADMIN_KEY).
+inline constexpr size_t kMinAdminKeyLength = 32;
+
 /// Builds a Config from an environment map (injected so that tests need no real environment).
-/// Throws core::Error(kInvalidArgument) naming the variable on a bad value.
+/// Throws core::Error(kInvalidArgument) naming the variable on a bad value, an admin key shorter
+/// than kMinAdminKeyLength, or a heartbeat that does not fit twice in the lease.
 Config ConfigFromEnv(const std::map<std::string, std::string>& env);
 
 /// Reads the process environment into a map (RECS_* variables only).

@@ -66,6 +66,7 @@ struct ModelVersion {
     nlohmann::json metrics = nlohmann::json::object();
     std::string artifact_path;
     int64_t artifact_bytes = 0;
+    std::string artifact_sha256;  ///< hex; empty for versions recorded before it was kept
     std::optional<std::string> training_job_id;
     std::string created_at;
     std::optional<std::string> deployed_at;

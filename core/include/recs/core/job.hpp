@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "recs/core/error.hpp"
+
 namespace recs::core {
 
 /// The job contract shared by api, scheduler and workers.
@@ -48,15 +50,19 @@ struct Job {
 
 nlohmann::json JobJson(const Job& j);
 
-/// Backoff before attempt `attempt + 1` (attempt >= 1): base * 2^(attempt-1), capped.
-int64_t BackoffMs(int attempt, int64_t base_ms, int64_t cap_ms = 10 * 60 * 1000);
-
-/// Timing of the queue (leases, heartbeats, backoff, outbox reconciliation).
-struct QueueTiming {
-    int64_t lease_ms = 30000;         ///< a running job's lease
-    int64_t heartbeat_ms = 5000;      ///< how often a worker extends it
-    int64_t backoff_base_ms = 2000;   ///< first retry delay
-    int64_t repush_after_ms = 30000;  ///< a queued job not leased for this long is pushed again
+/// Retry backoff: the wait before attempt n + 1 is base * 2^(n - 1), at most cap.
+struct Backoff {
+    int64_t base_ms = 2000;
+    int64_t cap_ms = 10 * 60 * 1000;
 };
+
+/// The wait before attempt `attempt + 1` (attempt >= 1) under `b` (what the job queue's SQL
+/// computes; the contract's reference implementation).
+int64_t BackoffMs(int attempt, const Backoff& b);
+
+/// True when a job that failed with `code` may run again (transient failures: a dependency
+/// down, a conflict, an internal error); false for the request's own faults (bad values,
+/// a model that no longer exists).
+bool IsRetryable(ErrorCode code);
 
 }  // namespace recs::core

@@ -16,6 +16,7 @@ struct ServingTarget {
     int version = 0;
     std::string algorithm;
     std::string artifact_path;
+    std::string artifact_sha256;  ///< checked on every load (empty for versions made before)
 };
 
 /// One item of a ranking.
@@ -54,6 +55,8 @@ public:
     virtual std::vector<RankedItem> Related(const ServingTarget& target,
                                             const std::string& item_id,
                                             size_t limit) = 0;
+    /// Unloads every model of a tenant (its deletion).
+    virtual void Evict(const std::string& tenant_id) = 0;
     /// {"status": "up"|"down", ...} for /health.
     virtual nlohmann::json Status() = 0;
 };

@@ -36,6 +36,10 @@ using ProgressFn = std::function<void(double)>;
 struct TrainContext {
     ProgressFn progress;
     const std::atomic<bool>* cancel = nullptr;
+    /// The most memory the training may allocate for its large buffers (0: no limit). A
+    /// trainer that would need more refuses before allocating: core::Error(kUnprocessable)
+    /// naming the bytes it needs and the hyperparameter that bounds them.
+    size_t memory_budget_bytes = 0;
 };
 
 /// A trained recommendation model. Immutable after training or loading; all const methods are
@@ -103,9 +107,16 @@ std::unique_ptr<Model> Train(std::string_view algorithm,
                              const std::vector<Interaction>& data,
                              const TrainContext& ctx = {});
 
-/// Loads an artifact written by Model::Save. Throws core::Error(kUnprocessable, field
-/// "artifact") for a truncated, corrupted or foreign file and kNotFound if it cannot be opened.
-std::unique_ptr<Model> LoadModel(const std::string& path);
+/// Loads an artifact written by Model::Save. With `expected_sha256` (hex), the file's SHA-256
+/// must match it. Throws core::Error(kUnprocessable, field "artifact") for a truncated,
+/// corrupted, foreign or mismatching file and kNotFound if it cannot be opened (no detail
+/// names the path: it may reach a client).
+std::unique_ptr<Model> LoadModel(const std::string& path, std::string_view expected_sha256 = {});
+
+/// Writes `bytes` to `path` atomically and durably: a temporary file of a unique name in the same
+/// folder, fsync, rename over `path`, fsync of the folder. Concurrent writers of the same path
+/// never write into each other's file. Throws core::Error(kUnavailable) on I/O failure.
+void WriteArtifactFile(const std::string& path, std::string_view bytes);
 
 /// Same as LoadModel, from the artifact bytes in memory.
 std::unique_ptr<Model> LoadModelFromBuffer(std::string_view bytes);

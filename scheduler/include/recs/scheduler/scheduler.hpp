@@ -11,26 +11,48 @@ class PgPool;
 class RedisClient;
 class JobRepository;
 class JobQueue;
+class EventRepository;
+class EventStream;
+class IdempotencyRepository;
+class LeaderLock;
 }  // namespace recs::store
 
 namespace recs::scheduler {
 
+/// What one scheduler pass did.
+struct TickReport {
+    int reaped = 0;              ///< expired leases re-queued, cancelled or dead-lettered
+    int pushed = 0;              ///< due queued jobs relayed to Redis
+    size_t events_repaired = 0;  ///< events appended to their streams from the outbox
+    int idempotency_expired = 0;
+};
+
 /// The scheduler role: the outbox relay (committed queued jobs → Redis, and re-push of queued
-/// jobs that Redis lost), due retries, and reaping of expired leases.
+/// jobs that Redis lost), due retries, reaping of expired leases, the repair of event streams
+/// from the stream outbox, and expiry of idempotency keys. One scheduler is active at a time:
+/// the holder of a PostgreSQL advisory lock; a standby takes over within about a second of
+/// the leader's death. Each duty runs on its own: one failing does not stop the others.
 class Scheduler {
 public:
     Scheduler(store::PgPool& pg, store::RedisClient& redis, const core::Config& config);
     ~Scheduler();
     void Start();
     void Stop();
-    /// One pass of every duty. Returns the number of jobs pushed or reaped.
-    int Tick();
+    /// One pass of every duty (whether or not this process leads; for tests).
+    TickReport Tick();
+    /// True while this process is the active scheduler.
+    bool leading() const { return leading_.load(); }
 
 private:
     core::Config config_;
     std::unique_ptr<store::JobRepository> jobs_;
     std::unique_ptr<store::JobQueue> queue_;
+    std::unique_ptr<store::EventRepository> events_;
+    std::unique_ptr<store::EventStream> streams_;
+    std::unique_ptr<store::IdempotencyRepository> idempotency_;
+    std::unique_ptr<store::LeaderLock> leader_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> leading_{false};
     std::thread thread_;
 };
 

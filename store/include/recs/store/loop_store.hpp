@@ -21,6 +21,7 @@ struct InsertResult {
     std::vector<bool> inserted;  ///< per input event: false = duplicate event_id
     size_t accepted = 0;
     size_t duplicates = 0;
+    int64_t outbox_id = 0;  ///< the stream outbox row of the stored events (0: none stored)
 };
 
 /// A compact row for training: what the interaction matrix needs.
@@ -36,8 +37,8 @@ struct EventRow {
 class EventRepository {
 public:
     virtual ~EventRepository() = default;
-    /// Stores the batch in one statement; duplicates (stored before or repeated within the
-    /// batch) are stored once.
+    /// Stores the batch in one statement, with its stream outbox row; duplicates (stored
+    /// before or repeated within the batch) are stored once.
     virtual InsertResult Insert(const core::TenantId& tenant,
                                 const std::vector<core::Event>& events) = 0;
     virtual std::optional<core::Event> Find(const core::TenantId& tenant,
@@ -45,7 +46,17 @@ public:
     /// Streams the tenant's events with an item, in batches, to `fn` (for training).
     virtual void ForEachInteraction(const core::TenantId& tenant,
                                     const std::function<void(const EventRow&)>& fn) = 0;
-    virtual int64_t Count(const core::TenantId& tenant) = 0;
+    /// Deletes outbox rows whose events were appended to their streams.
+    virtual void AckStreamed(const std::vector<int64_t>& outbox_ids) = 0;
+    /// Appends, through `append`, the events of outbox rows older than `older_than_ms` (at most
+    /// `limit` rows) and deletes those rows. Returns the number of events appended. Events may
+    /// reach a stream twice (a relay that appended but died before its ack): consumers dedupe
+    /// by event_id.
+    virtual size_t RepairStreams(
+        int64_t older_than_ms,
+        int limit,
+        const std::function<void(const core::TenantId&, const std::vector<core::Event>&)>&
+            append) = 0;
 };
 
 /// User and item features.
@@ -67,6 +78,12 @@ public:
     /// Features of many items (missing ones absent from the result).
     virtual std::vector<std::pair<std::string, nlohmann::json>> FindItems(
         const core::TenantId& tenant, const std::vector<std::string>& item_ids) = 0;
+};
+
+/// Who may still write a job's results: the worker holding its lease.
+struct JobFence {
+    std::string job_id;
+    std::string owner;
 };
 
 /// Models, versions and deployments.
@@ -107,23 +124,29 @@ public:
     /// The version a training job made, if any (idempotent job handlers).
     virtual std::optional<core::ModelVersion> FindVersionByJob(const core::TenantId& tenant,
                                                                const std::string& job_id) = 0;
-    /// Next version number of a model.
-    virtual int NextVersion(const core::TenantId& tenant, const std::string& model_id) = 0;
-    /// Records a new version (status ready). Throws kConflict if the job already made one.
+    /// The artifact paths of every version of every tenant (artifact garbage collection).
+    virtual std::vector<std::string> ArtifactPaths() = 0;
+    /// Records a new version (status ready). With a fence, only while the job's lease is still
+    /// held by fence->owner (a worker whose lease expired cannot record a version). Throws
+    /// kConflict if the job already made one, or the lease is lost.
     virtual core::ModelVersion CreateVersion(const core::TenantId& tenant,
-                                             const core::ModelVersion& v) = 0;
+                                             const core::ModelVersion& v,
+                                             const std::optional<JobFence>& fence) = 0;
     /// Makes the version the model's deployed one. Returns it.
     virtual core::ModelVersion Deploy(const core::Actor& actor,
                                       const core::TenantId& tenant,
                                       const std::string& model_id,
                                       const std::string& version_id) = 0;
-    /// Returns to the version deployed before the current one (kConflict when none).
-    virtual core::ModelVersion Rollback(const core::Actor& actor,
-                                        const core::TenantId& tenant,
-                                        const std::string& model_id) = 0;
-    /// The deployed version of a model, if any.
-    virtual std::optional<core::ModelVersion> DeployedVersion(const core::TenantId& tenant,
-                                                              const std::string& model_id) = 0;
+    /// Returns to the version deployed before `expected_current`, which must still be the
+    /// deployed one (checked under the model's lock). `before_switch` runs on the target
+    /// version inside the transaction, before anything changes (it preloads the artifact; if it
+    /// throws, nothing changes). kConflict when another version is deployed or none is earlier.
+    virtual core::ModelVersion Rollback(
+        const core::Actor& actor,
+        const core::TenantId& tenant,
+        const std::string& model_id,
+        const std::string& expected_current,
+        const std::function<void(const core::ModelVersion&)>& before_switch) = 0;
 };
 
 /// Jobs: PostgreSQL is their source of truth.
@@ -163,33 +186,43 @@ public:
     virtual void Succeed(const std::string& id,
                          const std::string& owner,
                          const nlohmann::json& result) = 0;
-    /// Records a failure: retryable → queued again after backoff, or dead at max_attempts;
-    /// not retryable → failed.
+    /// Records a failure: a requested cancel → cancelled; retryable → queued again after the
+    /// backoff, or dead at max_attempts; not retryable → failed.
     virtual void Fail(const std::string& id,
                       const std::string& owner,
                       const std::string& error,
                       bool retryable,
-                      int64_t backoff_base_ms) = 0;
+                      const core::Backoff& backoff) = 0;
     virtual void MarkCancelled(const std::string& id, const std::string& owner) = 0;
-    /// Expired leases: re-queued with backoff, or dead at max_attempts. Returns how many.
-    virtual int ReapExpired(int64_t backoff_base_ms) = 0;
+    /// Gives a running job back (its worker is stopping): queued and due at once, the attempt
+    /// not counted; cancelled instead when a cancel was requested.
+    virtual void Release(const std::string& id, const std::string& owner) = 0;
+    /// Expired leases (at most 500 per call): re-queued with backoff, cancelled when a cancel
+    /// was requested, or dead at max_attempts. Returns how many.
+    virtual int ReapExpired(const core::Backoff& backoff) = 0;
 };
 
 /// The Redis side of the job queue (a list of job ids) and the tenants' event streams.
 class JobQueue {
 public:
     virtual ~JobQueue() = default;
+    /// Adds the ids (an id already waiting is not added again).
     virtual void Push(const std::vector<std::string>& job_ids) = 0;
     /// Blocks up to timeout_ms; nullopt on timeout.
     virtual std::optional<std::string> Pop(int timeout_ms) = 0;
+    /// How many ids wait.
+    virtual int64_t Depth() = 0;
 };
 
 class EventStream {
 public:
     virtual ~EventStream() = default;
-    /// Appends the events to the tenant's stream (one pipelined round trip).
+    /// Appends the events to the tenant's stream (pipelined). Throws kUnavailable when Redis
+    /// fails or refuses (an error reply such as OOM).
     virtual void Append(const core::TenantId& tenant, const std::vector<core::Event>& events) = 0;
     virtual int64_t Length(const core::TenantId& tenant) = 0;
+    /// Removes the tenant's stream (its deletion).
+    virtual void Delete(const core::TenantId& tenant) = 0;
 };
 
 std::unique_ptr<EventRepository> MakePgEventRepository(PgPool& pool);

@@ -18,11 +18,22 @@ struct RedisReply {
     bool IsNil() const { return type == Type::kNil; }
 };
 
+/// Bounds of a Redis connection pool: every wait has one.
+struct RedisOptions {
+    int size = 8;
+    int connect_timeout_ms = 2000;
+    int io_timeout_ms = 2000;  ///< a command's reply; blocking pops need more than their block
+    int acquire_timeout_ms = 2000;
+};
+
 /// A small pool of synchronous hiredis connections with reconnect on failure. Thread-safe.
 /// Redis keys are built only in store/src/redis/redis_keys.hpp.
 class RedisClient {
 public:
-    /// url: redis://host:port[/db]. Connects once to validate; throws core::Error(kUnavailable).
+    /// url: redis://[[user]:password@]host[:port][/db] (AUTH and SELECT on every connection).
+    /// Connects once to validate; throws core::Error(kUnavailable), or kInvalidArgument for a
+    /// URL it cannot use (rediss://: hiredis 0.14 has no TLS).
+    RedisClient(const std::string& url, RedisOptions options);
     RedisClient(const std::string& url, int size);
     ~RedisClient();
     RedisClient(const RedisClient&) = delete;

@@ -100,17 +100,37 @@ struct IdempotentResponse {
     std::string body;
 };
 
-/// Responses of create requests by (scope, Idempotency-Key). Never stores secrets: callers
-/// strip them from the body first.
+/// The outcome of claiming an Idempotency-Key before running the request.
+struct IdempotencyClaim {
+    enum class Kind {
+        kClaimed,   ///< first use (or the earlier use expired): run the request, then Complete
+        kReplay,    ///< done before with the same request: `response` is its answer
+        kInFlight,  ///< claimed by a request that has not finished (or never did)
+        kMismatch,  ///< used before with a different request
+    };
+    Kind kind = Kind::kClaimed;
+    IdempotentResponse response;
+    bool abandoned = false;  ///< kInFlight: the claim is old, its request likely died
+};
+
+/// Responses of create requests by (scope, Idempotency-Key), claimed atomically before the
+/// work and expiring after 24 hours. Never stores secrets: callers strip them first.
 class IdempotencyRepository {
 public:
     virtual ~IdempotencyRepository() = default;
-    virtual std::optional<IdempotentResponse> Find(const std::string& scope,
-                                                   const std::string& key) = 0;
-    /// Keeps the first response stored under (scope, key).
-    virtual void Save(const std::string& scope,
-                      const std::string& key,
-                      const IdempotentResponse& response) = 0;
+    /// Claims (scope, key) for a request whose body hashes to `request_hash`, in one statement.
+    virtual IdempotencyClaim Claim(const std::string& scope,
+                                   const std::string& key,
+                                   const std::string& request_hash) = 0;
+    /// Stores the response of a claimed request.
+    virtual void Complete(const std::string& scope,
+                          const std::string& key,
+                          int status,
+                          const std::string& body) = 0;
+    /// Drops a claim whose request failed (so that a retry may run it).
+    virtual void Abandon(const std::string& scope, const std::string& key) = 0;
+    /// Deletes up to `limit` expired records; returns how many.
+    virtual int Expire(int limit) = 0;
 };
 
 std::unique_ptr<IdempotencyRepository> MakePgIdempotencyRepository(PgPool& pool);

@@ -22,24 +22,20 @@ inline constexpr std::string_view kJobById =
 inline constexpr std::string_view kJobPage =
     " FROM jobs j WHERE j.tenant_id = $1::uuid AND j.seq > $2 AND ($3::text IS NULL OR "
     "j.status = $3) AND ($4::text IS NULL OR j.kind = $4) ORDER BY j.seq LIMIT $5";
-inline constexpr std::string_view kCancelQueued =
-    "UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE tenant_id = $1::uuid AND "
-    "id = $2::uuid AND status = 'queued'";
-inline constexpr std::string_view kCancelRunning =
-    "UPDATE jobs SET cancel_requested = true WHERE tenant_id = $1::uuid AND id = $2::uuid AND "
-    "status = 'running'";
-
-// Queue operations: jobs of every tenant, by id (ids are random UUIDs).
+// Queue operations: jobs of every tenant, by id (ids are random UUIDs). Jobs of a suspended
+// tenant stay queued until it is active again.
 inline constexpr std::string_view kTakeDue =
-    "UPDATE jobs SET pushed_at = now() WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' "
-    "AND run_after <= now() AND (pushed_at IS NULL OR pushed_at < now() - make_interval(secs => "
-    "$1::double precision / 1000)) ORDER BY run_after LIMIT $2 FOR UPDATE SKIP LOCKED) "
-    "RETURNING id::text";
+    "UPDATE jobs SET pushed_at = now() WHERE id IN (SELECT j.id FROM jobs j JOIN tenants t ON "
+    "t.id = j.tenant_id WHERE j.status = 'queued' AND t.status = 'active' AND "
+    "j.run_after <= now() AND (j.pushed_at IS NULL OR j.pushed_at < now() - "
+    "make_interval(secs => $1::double precision / 1000)) ORDER BY j.run_after LIMIT $2 "
+    "FOR UPDATE OF j SKIP LOCKED) RETURNING id::text";
 inline constexpr std::string_view kLease =
     "UPDATE jobs AS j SET status = 'running', attempts = attempts + 1, lease_owner = $2, "
     "lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), "
     "started_at = COALESCE(started_at, now()) WHERE j.id = $1::uuid AND j.status = 'queued' AND "
-    "j.run_after <= now() RETURNING ";
+    "NOT j.cancel_requested AND j.run_after <= now() AND EXISTS (SELECT 1 FROM tenants t WHERE "
+    "t.id = j.tenant_id AND t.status = 'active') RETURNING ";
 inline constexpr std::string_view kHeartbeat =
     "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::double precision / "
     "1000), progress = GREATEST(progress, $4) WHERE id = $1::uuid AND status = 'running' AND "
@@ -48,26 +44,47 @@ inline constexpr std::string_view kSucceed =
     "UPDATE jobs SET status = 'succeeded', progress = 1, result = $3::jsonb, error = NULL, "
     "finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE id = $1::uuid AND "
     "status = 'running' AND lease_owner = $2";
+// The backoff before the next attempt: base * 2^(attempts - 1), capped ($6 ms); the exponent
+// is bounded so that the interval never overflows.
+#define RECS_BACKOFF(base, cap)                     \
+    "make_interval(secs => LEAST(" base             \
+    "::double precision * power(2, LEAST(GREATEST(" \
+    "attempts - 1, 0), 40)), " cap "::double precision) / 1000)"
+// A requested cancel wins over a retry: the job ends cancelled instead of running again.
 inline constexpr std::string_view kFail =
     "UPDATE jobs SET error = $3, lease_owner = NULL, lease_expires_at = NULL, "
-    "status = CASE WHEN NOT $4::boolean THEN 'failed' WHEN attempts >= max_attempts THEN 'dead' "
-    "ELSE 'queued' END, "
-    "run_after = now() + make_interval(secs => $5::double precision * power(2, GREATEST(attempts "
-    "- 1, 0)) / 1000), pushed_at = NULL, "
-    "finished_at = CASE WHEN NOT $4::boolean OR attempts >= max_attempts THEN now() END "
-    "WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2";
+    "status = CASE WHEN cancel_requested THEN 'cancelled' WHEN NOT $4::boolean THEN 'failed' "
+    "WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
+    "run_after = now() + " RECS_BACKOFF("$5", "$6") ", pushed_at = NULL, "
+    "finished_at = CASE WHEN cancel_requested OR NOT $4::boolean OR attempts >= max_attempts "
+    "THEN now() END WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2";
 inline constexpr std::string_view kMarkCancelled =
     "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, "
     "lease_expires_at = NULL WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2";
+// A worker that stops (SIGTERM) gives its job back at once: queued, due now, and the attempt
+// not counted (the job did not fail).
+inline constexpr std::string_view kRelease =
+    "UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END, "
+    "finished_at = CASE WHEN cancel_requested THEN now() END, "
+    "attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL, "
+    "run_after = now(), pushed_at = NULL WHERE id = $1::uuid AND status = 'running' AND "
+    "lease_owner = $2";
 inline constexpr std::string_view kReap =
     "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, pushed_at = NULL, "
     "error = COALESCE(error, 'lease expired: the worker stopped heart-beating'), "
     "status = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN "
     "'dead' ELSE 'queued' END, "
-    "run_after = now() + make_interval(secs => $1::double precision * power(2, GREATEST(attempts "
-    "- 1, 0)) / 1000), "
+    "run_after = now() + " RECS_BACKOFF("$1", "$2") ", "
     "finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END "
-    "WHERE status = 'running' AND lease_expires_at < now() RETURNING id";
+    "WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < now() "
+    "ORDER BY lease_expires_at LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING id";
+#undef RECS_BACKOFF
+// Cancel, in one statement: a queued job at once, a running one asked to stop.
+inline constexpr std::string_view kCancel =
+    "UPDATE jobs AS j SET status = CASE WHEN j.status = 'queued' THEN 'cancelled' ELSE j.status "
+    "END, finished_at = CASE WHEN j.status = 'queued' THEN now() ELSE j.finished_at END, "
+    "cancel_requested = true WHERE j.tenant_id = $1::uuid AND j.id = $2::uuid AND j.status IN "
+    "('queued', 'running') RETURNING ";
 
 #undef RECS_TS
 

@@ -39,7 +39,7 @@ inline constexpr std::string_view kDeleteModel =
 inline constexpr std::string_view kVersionColumns =
     "v.seq, v.id::text, v.model_id::text, v.tenant_id::text, v.version, v.status, "
     "v.metrics::text, v.artifact_path, v.artifact_bytes, v.training_job_id::text, " RECS_TS(
-        "v.created_at") ", " RECS_TS("v.deployed_at");
+        "v.created_at") ", " RECS_TS("v.deployed_at") ", COALESCE(v.artifact_sha256, '')";
 inline constexpr std::string_view kVersionPage =
     " FROM model_versions v WHERE v.tenant_id = $1::uuid AND v.model_id = $2::uuid AND "
     "v.seq > $3 ORDER BY v.seq LIMIT $4";
@@ -55,9 +55,14 @@ inline constexpr std::string_view kNextVersion =
     "SELECT COALESCE(max(version), 0) + 1 FROM model_versions WHERE tenant_id = $1::uuid AND "
     "model_id = $2::uuid";
 inline constexpr std::string_view kInsertVersion =
-    "INSERT INTO model_versions (tenant_id, model_id, version, metrics, artifact_path, "
-    "artifact_bytes, training_job_id) VALUES ($1::uuid, $2::uuid, $3, $4::jsonb, $5, $6, "
-    "$7::uuid) RETURNING id::text";
+    "INSERT INTO model_versions AS v (tenant_id, model_id, version, metrics, artifact_path, "
+    "artifact_bytes, training_job_id, artifact_sha256) VALUES ($1::uuid, $2::uuid, $3, "
+    "$4::jsonb, $5, $6, $7::uuid, NULLIF($8, '')) RETURNING ";
+// Fencing: a version is recorded only by the worker that still holds the job's lease.
+inline constexpr std::string_view kLeaseHeld =
+    "SELECT 1 FROM jobs WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2 "
+    "FOR SHARE";
+inline constexpr std::string_view kSelectArtifactPaths = "SELECT artifact_path FROM model_versions";
 inline constexpr std::string_view kLockModel =
     "SELECT id FROM models WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE";
 inline constexpr std::string_view kCurrentDeployment =

@@ -61,9 +61,21 @@ inline constexpr std::string_view kInsertSetting =
 }  // namespace recs::store::pg
 
 namespace recs::store::pg {
+// A claim takes a free key, or one whose record expired.
+inline constexpr std::string_view kClaimIdempotency =
+    "INSERT INTO idempotency_keys AS k (scope, key, request_hash, status, body, state) VALUES "
+    "($1, $2, $3, 0, '', 'pending') ON CONFLICT (scope, key) DO UPDATE SET request_hash = "
+    "EXCLUDED.request_hash, status = 0, body = '', state = 'pending', created_at = now(), "
+    "expires_at = now() + interval '24 hours' WHERE k.expires_at < now() RETURNING 1";
 inline constexpr std::string_view kSelectIdempotency =
-    "SELECT request_hash, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2";
-inline constexpr std::string_view kInsertIdempotency =
-    "INSERT INTO idempotency_keys (scope, key, request_hash, status, body) VALUES ($1, $2, $3, "
-    "$4, $5) ON CONFLICT (scope, key) DO NOTHING";
+    "SELECT request_hash, status, body, state, created_at < now() - interval '60 seconds' "
+    "FROM idempotency_keys WHERE scope = $1 AND key = $2";
+inline constexpr std::string_view kCompleteIdempotency =
+    "UPDATE idempotency_keys SET status = $3, body = $4, state = 'done' WHERE scope = $1 AND "
+    "key = $2 AND state = 'pending'";
+inline constexpr std::string_view kAbandonIdempotency =
+    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND state = 'pending'";
+inline constexpr std::string_view kExpireIdempotency =
+    "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys WHERE "
+    "expires_at < now() LIMIT $1)";
 }  // namespace recs::store::pg

@@ -28,12 +28,15 @@ struct TrainDeps {
     store::EventRepository* events = nullptr;
     store::ModelRepository* models = nullptr;
     std::string data_dir;
+    size_t memory_budget_bytes = 0;  ///< the training's large buffers (0: no limit)
+    std::string lease_owner;         ///< fences the version: recorded only while the lease holds
 };
 
 /// Runs a train job: reads the tenant's events, trains (evaluating on a holdout first when
-/// asked), writes the artifact and records a model version. Idempotent: a repeated delivery
-/// of a job that already made its version returns that version. Throws core::Error
-/// (kUnprocessable / kNotFound: not retryable; others: retryable).
+/// asked), writes the artifact (a name of its own per attempt, fsynced) and records a model
+/// version with the artifact's SHA-256, only while this worker still holds the lease.
+/// Idempotent: a repeated delivery of a job that already made its version returns that
+/// version. Throws core::Error (kUnprocessable / kNotFound: not retryable; others: retryable).
 nlohmann::json RunTrainJob(const core::Job& job,
                            const TrainDeps& deps,
                            const std::function<void(double)>& progress,
