@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config ccache git ca-certificates
       libpistache-dev libpqxx-dev libhiredis-dev nlohmann-json3-dev libssl-dev
       libeigen3-dev libhnswlib-dev libcli11-dev libopenblas-dev libcurl4-openssl-dev
-      libgtest-dev libgmock-dev libbenchmark-dev libxgboost-dev
+      libgtest-dev libgmock-dev libbenchmark-dev libxgboost-dev libyaml-cpp-dev
       postgresql-15 redis-server wrk curl clang-format)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -2,6 +2,8 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -9,8 +11,9 @@
 #include <thread>
 
 #include "handlers/handlers.hpp"
-#include "http/content_length.hpp"
+#include "http/connection_order.hpp"
 #include "http/decode.hpp"
+#include "http/pistache_adapter.hpp"
 #include "http/problem.hpp"
 #include "http/router.hpp"
 #include "http/thread_pool.hpp"
@@ -30,6 +33,8 @@ struct Server::State {
     Services services;
     Router router;
     std::unique_ptr<ThreadPool> pool;
+    ConnectionOrder order;
+    std::atomic<size_t> queued_bytes{0};  ///< bodies waiting in the handler queue
     std::shared_ptr<Http::Endpoint> endpoint;
     std::atomic<int> inflight{0};
     int port = 0;
@@ -39,6 +44,10 @@ struct Server::State {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+/// The largest response body sent; Pistache's own limit is above it.
+constexpr size_t kMaxResponseBytes = 32u << 20;
+/// The most request-body bytes waiting for a handler thread.
+constexpr size_t kMaxQueuedBytes = 256u << 20;
 
 /// A response header with any name. Pistache 0.0.5 writes only typed headers, not raw ones.
 class AnyHeader : public Http::Header::Header {
@@ -176,7 +185,19 @@ void Send(Server::State& st,
           const Request& req,
           Response& resp,
           bool keep_alive,
-          Clock::time_point start) {
+          Clock::time_point start,
+          const std::shared_ptr<Tcp::Peer>& close_after = nullptr) {
+    if (resp.body.size() > kMaxResponseBytes) {
+        // Never hand Pistache more than it sends (it would drop the response silently).
+        core::Log(core::LogLevel::kWarn, "response over the limit",
+                  {{"request_id", req.request_id}, {"bytes", resp.body.size()}});
+        resp = ProblemResponse(
+            core::Error(core::ErrorCode::kUnprocessable,
+                        "the response would be " + std::to_string(resp.body.size() >> 20) +
+                            " MiB, over the limit of " + std::to_string(kMaxResponseBytes >> 20) +
+                            " MiB: ask for fewer items"),
+            req.path);
+    }
     auto& h = writer.headers();
     h.add(std::make_shared<AnyHeader>("X-Request-Id", req.request_id));
     for (const auto& [k, v] : resp.headers) h.add(std::make_shared<AnyHeader>(k, v));
@@ -188,7 +209,19 @@ void Send(Server::State& st,
         h.remove<Http::Header::Connection>();
         h.add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
     }
-    writer.send(static_cast<Http::Code>(resp.status), resp.body);
+    std::string rid = req.request_id;
+    // Pistache 0.0.5 writes "Connection: Close" but keeps the connection open: when the
+    // connection must end (pipelined requests it dropped, a body of unknown extent), its write
+    // side is shut down once the response is out, so the client sees the end.
+    writer.send(static_cast<Http::Code>(resp.status), resp.body)
+        .then(
+            [close_after](ssize_t) {
+                if (close_after) ::shutdown(close_after->fd(), SHUT_WR);
+            },
+            [rid, close_after](std::exception_ptr) {
+                if (close_after) ::shutdown(close_after->fd(), SHUT_WR);
+                core::Log(core::LogLevel::kWarn, "response not sent", {{"request_id", rid}});
+            });
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     const std::string& route = req.route.empty() ? std::string("unmatched") : req.route;
     st.services.metrics.Observe(req.method, route, resp.status, secs);
@@ -206,91 +239,157 @@ void Send(Server::State& st,
     }
 }
 
+/// One request and its answer, from the reactor thread that read it to the thread that
+/// answers it.
+struct Exchange {
+    explicit Exchange(Http::ResponseWriter w) : writer(std::move(w)) {}
+    Http::ResponseWriter writer;
+    std::shared_ptr<Tcp::Peer> peer;  ///< keeps the connection's identity while in flight
+    Request req;
+    Response resp;
+    const RouteSpec* route = nullptr;  ///< null: `resp` is already the answer
+    bool keep_alive = false;
+    bool close = false;  ///< end the connection after the answer
+    Clock::time_point start;
+    size_t body_bytes = 0;
+};
+
 class HttpHandler : public Http::Handler {
 public:
     HTTP_PROTOTYPE(HttpHandler)
 
-    explicit HttpHandler(std::shared_ptr<Server::State> st) : st_(std::move(st)) {}
+    explicit HttpHandler(std::weak_ptr<Server::State> st) : st_(std::move(st)) {}
 
     void onRequest(const Http::Request& in, Http::ResponseWriter writer) override {
-        auto start = Clock::now();
-        Server::State& st = *st_;
-        bool keep_alive = in.version() == Http::Version::Http11 && !in.headers().has("Connection");
-        Request req;
-        Response resp;
+        auto st = st_.lock();
+        if (!st) return;
+        auto ex = std::make_shared<Exchange>(std::move(writer));
+        ex->start = Clock::now();
+        try {
+            ex->peer = ex->writer.peer();
+        } catch (const std::exception&) {
+            return;  // the client is gone
+        }
+        // Requests pipelined into the same read are dropped by Pistache: answer this one and
+        // close, so the client knows the others were not processed (never a silent loss).
+        ex->close = UnparsedBytes(ex->peer) > 0;
+        ex->keep_alive = in.version() == Http::Version::Http11 && !in.headers().has("Connection");
+        Prepare(*st, in, *ex);
+        ConnectionOrder::Task task;
+        task.inline_ok = ex->route == nullptr || ex->route->run_inline;
+        task.bytes = ex->body_bytes;
+        task.run = [st, ex] { Answer(st, ex, false); };
+        task.shed = [st, ex] { Answer(st, ex, true); };
+        ++st->inflight;
+        switch (st->order.Enter(ex->peer.get(), task)) {
+            case ConnectionOrder::Admit::kRunNow:
+                Dispatch(st, std::move(task));
+                break;
+            case ConnectionOrder::Admit::kQueued:
+                break;  // answered after the connection's earlier requests
+            case ConnectionOrder::Admit::kRefused:
+                --st->inflight;  // too deep a pipeline: dropped; the last answer closes
+                break;
+        }
+    }
+
+    void onDisconnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+        if (auto st = st_.lock()) st->order.Forget(peer.get());
+    }
+
+private:
+    /// Everything that needs no I/O: framing checks, conversion, routing, the body limit.
+    static void Prepare(Server::State& st, const Http::Request& in, Exchange& ex) {
         auto length = std::dynamic_pointer_cast<const CheckedContentLength>(
             in.headers().tryGet<Http::Header::ContentLength>());
         if (length != nullptr && !length->valid()) {
             // The body's extent is unknown, so the connection cannot carry another request.
-            req.request_id = core::RandomUuid();
-            resp = ProblemResponse(
+            ex.close = true;
+            ex.req.request_id = core::RandomUuid();
+            ex.resp = ProblemResponse(
                 core::Error(core::ErrorCode::kInvalidArgument,
                             "Content-Length must be a decimal number of bytes", "Content-Length"),
                 in.resource());
-            Send(st, writer, req, resp, false, start);
             return;
         }
         try {
-            req = Convert(in);
+            ex.req = Convert(in);
         } catch (const std::exception&) {
-            req.request_id = core::RandomUuid();
-            resp = ProblemResponse(400, "the request could not be parsed", in.resource());
-            Send(st, writer, req, resp, keep_alive, start);
+            ex.req.request_id = core::RandomUuid();
+            ex.resp = ProblemResponse(400, "the request could not be parsed", in.resource());
             return;
         }
-        auto match = st.router.Find(req.method, req.path);
+        auto match = st.router.Find(ex.req.method, ex.req.path);
         if (!match.route) {
             if (match.allowed.empty()) {
-                resp =
-                    ProblemResponse(404, "no route for " + req.method + " " + req.path, req.path);
+                ex.resp = ProblemResponse(404, "no route for " + ex.req.method + " " + ex.req.path,
+                                          ex.req.path);
             } else {
-                resp =
-                    ProblemResponse(405, "method " + req.method + " is not allowed here", req.path);
+                ex.resp = ProblemResponse(405, "method " + ex.req.method + " is not allowed here",
+                                          ex.req.path);
                 std::string allow;
                 for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
-                resp.headers.emplace_back("Allow", allow);
+                ex.resp.headers.emplace_back("Allow", allow);
             }
-            Send(st, writer, req, resp, keep_alive, start);
             return;
         }
-        req.route = match.route->path;
-        req.path_params = std::move(match.params);
-        if (req.body.size() > st.services.config.body_limit) {
-            resp = ProblemResponse(
+        ex.req.route = match.route->path;
+        ex.req.path_params = std::move(match.params);
+        if (ex.req.body.size() > st.services.config.body_limit) {
+            ex.resp = ProblemResponse(
                 core::Error(core::ErrorCode::kPayloadTooLarge,
                             "the body is larger than the limit of " +
                                 std::to_string(st.services.config.body_limit) + " bytes"),
-                req.path);
-            Send(st, writer, req, resp, keep_alive, start);
+                ex.req.path);
             return;
         }
-        const RouteSpec* route = match.route;
-        if (route->run_inline) {
-            resp = Execute(st, *route, req);
-            Send(st, writer, req, resp, keep_alive, start);
+        ex.route = match.route;
+        ex.body_bytes = ex.req.body.size();
+    }
+
+    /// Runs a task now: on this thread when it may, else on the handler pool, whose queue is
+    /// bounded in requests and in bytes; a full pool sheds the request (503 + Retry-After).
+    static void Dispatch(const std::shared_ptr<Server::State>& st, ConnectionOrder::Task task) {
+        if (task.inline_ok) {
+            task.run();
             return;
         }
-        ++st.inflight;
-        auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
-        auto shared_req = std::make_shared<Request>(std::move(req));
-        auto keep = st_;
-        bool queued = st.pool->Submit([keep, route, shared_writer, shared_req, keep_alive, start] {
-            Response r = Execute(*keep, *route, *shared_req);
-            Send(*keep, *shared_writer, *shared_req, r, keep_alive, start);
-            --keep->inflight;
+        size_t bytes = task.bytes;
+        if (st->queued_bytes.fetch_add(bytes) + bytes > kMaxQueuedBytes) {
+            st->queued_bytes -= bytes;
+            task.shed();
+            return;
+        }
+        auto shed = task.shed;
+        bool queued = st->pool->Submit([st, bytes, run = std::move(task.run)] {
+            st->queued_bytes -= bytes;
+            run();
         });
         if (!queued) {
-            Response busy = ProblemResponse(
-                core::Error(core::ErrorCode::kUnavailable, "the server is overloaded; retry")
-                    .WithRetryAfter(1),
-                shared_req->path);
-            Send(st, *shared_writer, *shared_req, busy, keep_alive, start);
-            --st.inflight;
+            st->queued_bytes -= bytes;
+            shed();
         }
     }
 
-private:
-    std::shared_ptr<Server::State> st_;
+    static void Answer(const std::shared_ptr<Server::State>& st,
+                       const std::shared_ptr<Exchange>& ex,
+                       bool overloaded) {
+        if (overloaded) {
+            ex->resp = ProblemResponse(
+                core::Error(core::ErrorCode::kUnavailable, "the server is overloaded; retry")
+                    .WithRetryAfter(1),
+                ex->req.path);
+        } else if (ex->route) {
+            ex->resp = Execute(*st, *ex->route, ex->req);
+        }
+        bool close = ex->close || st->order.Closing(ex->peer.get());
+        Send(*st, ex->writer, ex->req, ex->resp, ex->keep_alive && !close, ex->start,
+             close ? ex->peer : nullptr);
+        --st->inflight;
+        if (auto next = st->order.Done(ex->peer.get())) Dispatch(st, std::move(*next));
+    }
+
+    std::weak_ptr<Server::State> st_;
 };
 
 }  // namespace
@@ -334,7 +433,11 @@ Server::~Server() { Stop(); }
 int Server::Start() {
     auto& st = *state_;
     st.services.health->Start();
-    st.pool = std::make_unique<ThreadPool>(st.services.config.handler_threads, 100000);
+    // A bounded queue: a few requests per handler thread, and not more than kMaxQueuedBytes of
+    // bodies, worth of bytes, so that overload is a fast 503 instead of a growing backlog.
+    st.pool =
+        std::make_unique<ThreadPool>(st.services.config.handler_threads,
+                                     static_cast<size_t>(st.services.config.handler_threads) * 4);
     Address addr(st.services.config.http_host,
                  Port(static_cast<uint16_t>(st.services.config.http_port)));
     st.endpoint = std::make_shared<Http::Endpoint>(addr);
@@ -342,10 +445,10 @@ int Server::Start() {
                     .threads(st.services.config.http_threads)
                     .flags(Tcp::Options::ReuseAddr)
                     .maxRequestSize(st.services.config.body_limit + 64 * 1024)
-                    .maxResponseSize(64 * 1024 * 1024);
+                    .maxResponseSize(kMaxResponseBytes + (1u << 20));
     st.endpoint->init(opts);
     InstallCheckedContentLength();
-    st.endpoint->setHandler(std::make_shared<HttpHandler>(state_));
+    st.endpoint->setHandler(std::make_shared<HttpHandler>(std::weak_ptr<State>(state_)));
     st.endpoint->serveThreaded();
     st.port = static_cast<int>(static_cast<uint16_t>(st.endpoint->getPort()));
     core::Log(core::LogLevel::kInfo, "http server listening", {{"port", st.port}});
@@ -371,6 +474,7 @@ void Server::Stop() {
     st.stopped = true;
     if (st.pool) st.pool->Stop();
     if (st.endpoint) st.endpoint->shutdown();
+    st.endpoint.reset();
     if (st.services.health) st.services.health->Stop();
     if (st.services.relay) st.services.relay->Stop();
 }

@@ -116,7 +116,7 @@ Event ParseEvent(const nlohmann::json& j, int64_t now_ms) {
     auto id = OptionalId(j, "event_id");
     e.event_id = id ? *id : RandomUuid();
     e.session_id = OptionalId(j, "session_id");
-    e.request_id = OptionalString(j, "request_id", 128);
+    e.request_id = OptionalString(j, "request_id", 256);
     e.value = OptionalNumber(j, "value");
     // Ratings weigh training by their value: an unbounded one would swamp (or, past float
     // range, poison) a tenant's whole model.
@@ -135,6 +135,8 @@ Event ParseEvent(const nlohmann::json& j, int64_t now_ms) {
         if (e.timestamp_ms < 0 || e.timestamp_ms > 253402300799999LL)
             ThrowUnprocessable("'timestamp' epoch milliseconds are out of range", "timestamp");
     } else if (ts->is_string()) {
+        if (ts->get_ref<const std::string&>().size() > 64)
+            ThrowUnprocessable("'timestamp' is longer than 64 characters", "timestamp");
         auto ms = ParseIso8601Ms(ts->get<std::string>());
         if (!ms)
             ThrowUnprocessable("'timestamp' must be ISO 8601 with a time zone or epoch millis",
@@ -210,8 +212,22 @@ namespace recs::core {
 
 void ValidateFilters(const nlohmann::json& filters) {
     if (!filters.is_object()) ThrowUnprocessable("'filters' must be an object", "filters");
+    if (filters.size() > kMaxFilterFields)
+        ThrowUnprocessable(
+            "'filters' has more than " + std::to_string(kMaxFilterFields) + " conditions",
+            "filters");
+    auto check_value = [](const nlohmann::json& v, const std::string& field) {
+        if (v.is_string() && v.get_ref<const std::string&>().size() > kMaxFilterValueBytes)
+            ThrowUnprocessable(
+                field + " is longer than " + std::to_string(kMaxFilterValueBytes) + " bytes",
+                field);
+        if (v.is_object() || v.is_array())
+            ThrowUnprocessable(field + " must compare with a scalar value", field);
+    };
     for (auto it = filters.begin(); it != filters.end(); ++it) {
         std::string field = "filters." + it.key();
+        if (it.key().size() > kMaxFilterValueBytes)
+            ThrowUnprocessable("a filter field name is too long", "filters");
         const auto& v = it.value();
         if (v.is_object()) {
             if (v.empty()) ThrowUnprocessable(field + " has no condition", field);
@@ -219,6 +235,11 @@ void ValidateFilters(const nlohmann::json& filters) {
                 if (c.key() == "in") {
                     if (!c.value().is_array() || c.value().empty())
                         ThrowUnprocessable(field + ".in must be a non-empty array", field);
+                    if (c.value().size() > kMaxFilterInValues)
+                        ThrowUnprocessable(field + ".in has more than " +
+                                               std::to_string(kMaxFilterInValues) + " values",
+                                           field);
+                    for (const auto& x : c.value()) check_value(x, field + ".in");
                 } else if (c.key() == "gte" || c.key() == "gt" || c.key() == "lte" ||
                            c.key() == "lt") {
                     if (!c.value().is_number())
@@ -231,6 +252,8 @@ void ValidateFilters(const nlohmann::json& filters) {
             }
         } else if (v.is_array()) {
             ThrowUnprocessable(field + " must be a value or an operator object", field);
+        } else {
+            check_value(v, field);
         }
     }
 }

@@ -155,6 +155,12 @@ std::string RequireString(const nlohmann::json& obj, const std::string& field, s
     return *v;
 }
 
+std::string RequireName(const nlohmann::json& obj, const std::string& field, size_t max_len) {
+    auto v = RequireString(obj, field, max_len);
+    CheckIdText(v, field, max_len);
+    return v;
+}
+
 std::optional<std::string> OptionalString(const nlohmann::json& obj,
                                           const std::string& field,
                                           size_t max_len) {

@@ -26,7 +26,7 @@ void ScanTopK(size_t n, size_t keep, RowDotsFn row_dots, std::vector<Neighbor>& 
     float scores[kBlock];
     auto worse = [](const Neighbor& a, const Neighbor& b) { return a.second > b.second; };
     heap.clear();
-    heap.reserve(keep + 1);
+    heap.reserve(std::min(keep, n) + 1);
     for (size_t b = 0; b < n; b += kBlock) {
         const size_t len = std::min(kBlock, n - b);
         row_dots(b, len, scores);

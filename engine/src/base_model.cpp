@@ -89,7 +89,7 @@ void SelectTopK(std::span<const float> scores,
     auto better = [&pop_rank](const IndexScore& a, const IndexScore& b) {
         return a.score != b.score ? a.score > b.score : pop_rank[a.item] < pop_rank[b.item];
     };
-    out.reserve(k + 1);
+    out.reserve(std::min<size_t>(k, scores.size()) + 1);  // k comes from callers
     for (uint32_t i = 0; i < scores.size(); ++i) {
         float s = scores[i];
         if (!std::isfinite(s)) {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -21,14 +22,15 @@ void HttpClient::Connect() {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port_));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{60, 0};
+    timeval tv{timeout_ms_ / 1000, (timeout_ms_ % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        int err = errno;
         ::close(fd_);
         fd_ = -1;
-        throw std::runtime_error("connect failed");
+        throw std::runtime_error(std::string("connect failed: ") + std::strerror(err));
     }
     buffer_.clear();
 }
@@ -74,7 +76,7 @@ HttpResponse HttpClient::Read() {
     };
     size_t hdr_end;
     while ((hdr_end = buffer_.find("\r\n\r\n")) == std::string::npos)
-        if (!fill()) throw std::runtime_error("connection closed before a response");
+        if (!fill()) throw std::runtime_error("no response (closed or timed out)");
     std::string head = buffer_.substr(0, hdr_end);
     buffer_.erase(0, hdr_end + 4);
     size_t line_end = head.find("\r\n");

@@ -21,7 +21,8 @@ struct HttpResponse {
 /// `keep_alive` false sends "Connection: close".
 class HttpClient {
 public:
-    explicit HttpClient(int port) : port_(port) {}
+    /// timeout_ms bounds each wait for the server (a hang becomes an exception).
+    explicit HttpClient(int port, int timeout_ms = 60000) : port_(port), timeout_ms_(timeout_ms) {}
     ~HttpClient();
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
@@ -42,6 +43,7 @@ private:
     void Connect();
     HttpResponse Read();
     int port_;
+    int timeout_ms_;
     int fd_ = -1;
     std::string buffer_;
 };

@@ -29,6 +29,7 @@ std::vector<std::string> ParseScopes(const json& body) {
         core::ThrowUnprocessable("'scopes' is required", "scopes");
     if (!it->is_array()) core::ThrowUnprocessable("'scopes' must be an array of strings", "scopes");
     if (it->empty()) core::ThrowUnprocessable("'scopes' must name at least one scope", "scopes");
+    if (it->size() > 32) core::ThrowUnprocessable("'scopes' has more than 32 entries", "scopes");
     std::set<std::string> seen;
     std::vector<std::string> out;
     for (size_t i = 0; i < it->size(); ++i) {
@@ -50,7 +51,7 @@ std::vector<std::string> ParseScopes(const json& body) {
 Response Create(Services& s, Request& req) {
     const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"name", "scopes", "expires_in"});
-    auto name = core::RequireString(body, "name", 128);
+    auto name = core::RequireName(body, "name", 128);
     auto scopes = ParseScopes(body);
     auto expires_in = core::OptionalInt(body, "expires_in", 60, 315360000);
     auto gen = core::GenerateApiKey();

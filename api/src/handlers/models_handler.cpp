@@ -63,7 +63,7 @@ Response Create(Services& s, Request& req) {
     core::RejectUnknownFields(body,
                               {"name", "type", "algorithm", "hyperparameters", "description"});
     core::ModelDef def;
-    def.name = core::RequireString(body, "name", 128);
+    def.name = core::RequireName(body, "name", 128);
     static const std::regex kName("[A-Za-z0-9_.-]+");
     if (!std::regex_match(def.name, kName))
         core::ThrowUnprocessable("'name' may contain only letters, digits, '_', '.' and '-'",

@@ -8,6 +8,7 @@
 #include "recs/core/domain.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
+#include "recs/core/text.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -15,6 +16,10 @@ namespace {
 
 using nlohmann::json;
 constexpr size_t kMaxIds = 10000;
+/// The most items a filtered predict ranks and looks up features for.
+constexpr size_t kMaxFilterSlate = 5000;
+/// The most items a batch may ask for in all (sum of its requests' limits).
+constexpr size_t kMaxBatchItems = 20000;
 
 std::string NowIso() {
     return core::FormatIso8601Ms(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -32,12 +37,14 @@ std::vector<std::string> IdList(const json& body, const std::string& field) {
     for (size_t i = 0; i < it->size(); ++i) {
         const auto& v = (*it)[i];
         std::string f = field + "[" + std::to_string(i) + "]";
-        if (v.is_string() && !v.get_ref<const std::string&>().empty())
+        if (v.is_string()) {
+            core::CheckIdText(v.get_ref<const std::string&>(), f, core::kMaxIdBytes);
             out.push_back(v.get<std::string>());
-        else if (v.is_number_integer())
+        } else if (v.is_number_integer()) {
             out.push_back(v.dump());
-        else
+        } else {
             core::ThrowUnprocessable(f + " must be a non-empty string or an integer", f);
+        }
     }
     return out;
 }
@@ -74,6 +81,8 @@ json PredictOne(Services& s,
     auto ctx = body.find("context");
     if (ctx != body.end() && !ctx->is_null() && !ctx->is_object())
         core::ThrowUnprocessable("'context' must be an object", "context");
+    if (ctx != body.end() && core::JsonSize(*ctx) > 16 * 1024)
+        core::ThrowUnprocessable("'context' is larger than 16 KiB", "context");
     json filters;
     if (body.contains("filters") && !body["filters"].is_null()) {
         filters = body["filters"];
@@ -87,8 +96,14 @@ json PredictOne(Services& s,
         result = Pool(s).Rank(target, rr);
     } else {
         // Rank a wide slate, keep what passes the item-feature filters; widen once if short.
+        // Both passes are bounded (finding H3: the second pass used to rank and fetch the
+        // features of the whole catalogue): a filter that keeps fewer than `limit` of the
+        // best kMaxFilterSlate items returns fewer items.
         size_t wanted = rr.limit;
-        for (size_t wide : {std::max<size_t>(wanted * 20, 500), size_t{1} << 30}) {
+        size_t first = std::min(std::max<size_t>(wanted * 20, 500), kMaxFilterSlate);
+        std::vector<size_t> passes = {first};
+        if (first < kMaxFilterSlate) passes.push_back(kMaxFilterSlate);
+        for (size_t wide : passes) {
             rr.limit = wide;
             auto slate = Pool(s).Rank(target, rr);
             std::vector<std::string> ids;
@@ -196,6 +211,19 @@ Response Batch(Services& s, Request& req) {
     auto it = body.find("requests");
     if (it == body.end() || !it->is_array() || it->empty() || it->size() > 1000)
         core::ThrowUnprocessable("'requests' must be an array of 1..1000 predict requests",
+                                 "requests");
+    // The work and the response of one batch are bounded (finding M16).
+    size_t total = 0;
+    for (const auto& r : *it) {
+        auto l = r.is_object() ? r.find("limit") : r.end();
+        total += l != r.end() && l->is_number_unsigned()
+                     ? std::min<uint64_t>(l->get<uint64_t>(), 500)
+                     : 10;
+    }
+    if (total > kMaxBatchItems)
+        core::ThrowUnprocessable("the batch asks for " + std::to_string(total) +
+                                     " items in all; at most " + std::to_string(kMaxBatchItems) +
+                                     " (the sum of the requests' limits)",
                                  "requests");
     json results = json::array();
     for (size_t i = 0; i < it->size(); ++i) {

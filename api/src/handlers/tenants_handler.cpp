@@ -4,6 +4,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 #include "recs/core/log.hpp"
+#include "recs/core/text.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -29,7 +30,7 @@ std::optional<std::string> ValidStatus(const json& body) {
 Response Create(Services& s, Request& req) {
     const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"name"});
-    auto name = core::RequireString(body, "name", 128);
+    auto name = core::RequireName(body, "name", 128);
     try {
         return Response::Json(201, TenantJson(s.tenants->Create(req.Actor(), name)).dump());
     } catch (const core::Error& e) {
@@ -57,7 +58,7 @@ Response Patch(Services& s, Request& req) {
     const auto& body = core::RequireObject(req.json);
     core::RejectUnknownFields(body, {"name", "status"});
     auto name = core::OptionalString(body, "name", 128);
-    if (name && name->empty()) core::ThrowUnprocessable("'name' must not be empty", "name");
+    if (name) core::CheckIdText(*name, "name", 128);
     auto status = ValidStatus(body);
     if (!name && !status) core::ThrowUnprocessable("nothing to change: send 'name' or 'status'");
     try {

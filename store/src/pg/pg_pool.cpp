@@ -72,7 +72,7 @@ PgPool::Impl::~Impl() {
 
 int PgPool::Impl::ClientTimeoutMs() const {
     if (opts.client_timeout_ms > 0) return opts.client_timeout_ms;
-    return opts.statement_timeout_ms > 0 ? opts.statement_timeout_ms + 2000 : 0;
+    return opts.statement_timeout_ms > 0 ? opts.statement_timeout_ms + 1000 : 0;
 }
 
 std::unique_ptr<pqxx::connection> PgPool::Impl::Connect() {

@@ -23,9 +23,10 @@ struct Config {
     int key_cache_ttl_ms = 5000;
     int auth_failures_per_minute = 60;  ///< per client address, then 429
     int pg_pool_size = 8;
-    int pg_acquire_timeout_ms = 2000;    ///< wait for a free connection, then 503
-    int pg_statement_timeout_ms = 5000;  ///< per statement (server and client side)
-    int redis_timeout_ms = 2000;         ///< connect, reply and pool waits of Redis
+    int pg_acquire_timeout_ms = 2000;  ///< wait for a free connection, then 503
+    int pg_statement_timeout_ms =
+        3000;                     ///< per statement (server side; the client allows 1 s more)
+    int redis_timeout_ms = 2000;  ///< connect, reply and pool waits of Redis
     // The job queue (see core/job.hpp).
     int64_t job_lease_ms = 30000;
     int64_t job_heartbeat_ms = 5000;

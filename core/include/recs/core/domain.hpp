@@ -76,6 +76,11 @@ struct ModelVersion {
 
 namespace recs::core {
 
+/// Bounds of predict filters.
+inline constexpr size_t kMaxFilterFields = 32;
+inline constexpr size_t kMaxFilterInValues = 1000;
+inline constexpr size_t kMaxFilterValueBytes = 1024;
+
 /// Validates item-feature filters: {field: scalar} equality, {field: {"in": [..]}},
 /// {field: {"gte"|"gt"|"lte"|"lt": number, ...}}. Throws Error(kUnprocessable) naming
 /// "filters.<field>".

@@ -41,6 +41,8 @@ void RejectUnknownFields(const nlohmann::json& obj,
 std::string RequireString(const nlohmann::json& obj,
                           const std::string& field,
                           size_t max_len = 256);
+/// A required name (of a tenant, key, model): as RequireString, and no control characters.
+std::string RequireName(const nlohmann::json& obj, const std::string& field, size_t max_len = 128);
 std::optional<std::string> OptionalString(const nlohmann::json& obj,
                                           const std::string& field,
                                           size_t max_len = 256);

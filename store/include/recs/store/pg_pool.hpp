@@ -17,7 +17,7 @@ struct PgPoolOptions {
     int lock_timeout_ms = 3000;          ///< SET lock_timeout
     int idle_in_transaction_ms = 30000;  ///< SET idle_in_transaction_session_timeout
     /// An operation that has not returned this long after it started has its socket shut
-    /// down (the caller gets kUnavailable). 0: statement_timeout_ms + 2000.
+    /// down (the caller gets kUnavailable). 0: statement_timeout_ms + 1000.
     int client_timeout_ms = 0;
     std::string application_name = "recsplane";
 };

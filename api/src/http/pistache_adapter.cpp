@@ -1,6 +1,8 @@
-#include "http/content_length.hpp"
+#include "http/pistache_adapter.hpp"
 
+#include <pistache/http.h>
 #include <pistache/http_headers.h>
+#include <pistache/peer.h>
 
 #include <functional>
 #include <memory>
@@ -52,6 +54,29 @@ void InstallCheckedContentLength() {
         RegistryMap& map = Header::Registry::instance().*RegistryMapMember();
         map[Header::ContentLength::Name] = [] { return std::make_unique<CheckedContentLength>(); };
     });
+}
+
+namespace {
+
+// The same device for the parser's cursor (private in ParserBase): how far it has read.
+using Cursor = Pistache::StreamCursor;
+using CursorMember = Cursor Pistache::Http::Private::ParserBase::*;
+
+CursorMember ParserCursorMember();
+
+template <CursorMember M>
+struct CursorAccess {
+    friend CursorMember ParserCursorMember() { return M; }
+};
+template struct CursorAccess<&Pistache::Http::Private::ParserBase::cursor>;
+
+}  // namespace
+
+size_t UnparsedBytes(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+    if (!peer) return 0;
+    auto parser = Pistache::Http::Handler::getParser(peer);
+    if (!parser) return 0;
+    return ((*parser).*ParserCursorMember()).remaining();
 }
 
 }  // namespace recs::api

@@ -2,8 +2,15 @@
 
 #include <pistache/http_header.h>
 
+#include <cstddef>
+#include <memory>
 #include <string>
 
+namespace Pistache::Tcp {
+class Peer;
+}
+
+/// Every workaround of a Pistache 0.0.5 defect lives here, apart from the dispatch policy.
 namespace recs::api {
 
 /// Pistache 0.0.5 parses Content-Length with std::stoull and lets its exceptions escape the
@@ -23,5 +30,10 @@ private:
 /// in a process does it (the registry is not locked: call before serving); later calls do
 /// nothing.
 void InstallCheckedContentLength();
+
+/// Bytes the connection's request parser holds past the request being handled: requests the
+/// client pipelined into the same read. Pistache 0.0.5 discards them when the handler returns
+/// (they would never be answered), so the handler closes the connection after its response.
+size_t UnparsedBytes(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
 }  // namespace recs::api
