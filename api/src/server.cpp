@@ -297,7 +297,77 @@ public:
         if (auto st = st_.lock()) st->order.Forget(peer.get());
     }
 
+    /// Pistache's own onInput answers framing errors in text/plain (a transfer coding it does
+    /// not know with a 501), and waits until the header timeout on a header section it cannot
+    /// parse. This one follows it step by step and answers every framing error with a problem,
+    /// then ends the connection (the rest of its bytes cannot be framed).
+    void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+        auto parser = getParser(peer);
+        auto& request = parser->request;
+        try {
+            if (!parser->feed(buffer, len)) {
+                parser->reset();
+                FramingProblem(peer, Http::Version::Http11, 413,
+                               "the request is larger than the limit of " +
+                                   std::to_string(getMaxRequestSize()) + " bytes");
+                return;
+            }
+            auto state = parser->parse();
+            if (state == Http::Private::State::Done) {
+                Http::ResponseWriter response(request.version(), transport(), this, peer);
+                request.copyAddress(peer->address());
+                auto connection = request.headers().tryGet<Http::Header::Connection>();
+                response.headers().add<Http::Header::Connection>(
+                    connection ? connection->control() : Http::ConnectionControl::Close);
+                peer->setIdle(false);
+                onRequest(request, std::move(response));
+                parser->reset();
+                return;
+            }
+            // Still reading: past a complete header section, only the body may be missing.
+            auto* step = parser->step();
+            bool in_head = step && step->id() != Http::Private::BodyStep::Id;
+            if (in_head &&
+                std::string_view(buffer, len).find("\r\n\r\n") != std::string_view::npos) {
+                parser->reset();
+                FramingProblem(peer, request.version(), 400,
+                               "the request line or a header is malformed");
+            }
+        } catch (const Http::HttpError& err) {
+            parser->reset();
+            FramingProblem(peer, request.version(), err.code() == 413 ? 413 : 400, err.reason());
+        } catch (const std::exception&) {
+            parser->reset();
+            FramingProblem(peer, request.version(), 400, "the request could not be framed");
+        }
+    }
+
+    /// Pistache's header and body timeouts: a problem, then the connection ends.
+    void onTimeout(const Http::Request& request, Http::ResponseWriter response) override {
+        (void)response;
+        try {
+            if (auto peer = response.peer())
+                FramingProblem(peer, request.version(), 408,
+                               "the request was not received in time");
+        } catch (const std::exception&) {  // the client is gone
+        }
+    }
+
 private:
+    void FramingProblem(const std::shared_ptr<Tcp::Peer>& peer,
+                        Http::Version version,
+                        int status,
+                        const std::string& detail) {
+        auto st = st_.lock();
+        if (!st) return;
+        Http::ResponseWriter writer(version, transport(), this, peer);
+        Request req;
+        req.request_id = core::RandomUuid();
+        req.method = "-";
+        Response resp = ProblemResponse(status, detail, "/");
+        Send(*st, writer, req, resp, false, Clock::now(), peer);
+    }
+
     /// Everything that needs no I/O: framing checks, conversion, routing, the body limit.
     static void Prepare(Server::State& st, const Http::Request& in, Exchange& ex) {
         auto length = std::dynamic_pointer_cast<const CheckedContentLength>(
@@ -311,6 +381,17 @@ private:
                             "Content-Length must be a decimal number of bytes", "Content-Length"),
                 in.resource());
             return;
+        }
+        for (unsigned char c : in.resource()) {
+            if (c < 0x21 || c == 0x7f) {  // RFC 9112: no controls or spaces in the target
+                ex.close = true;
+                ex.req.request_id = core::RandomUuid();
+                ex.resp = ProblemResponse(
+                    core::Error(core::ErrorCode::kInvalidArgument,
+                                "the request target holds a control character", "path"),
+                    "/");
+                return;
+            }
         }
         try {
             ex.req = Convert(in);
@@ -445,7 +526,10 @@ int Server::Start() {
                     .threads(st.services.config.http_threads)
                     .flags(Tcp::Options::ReuseAddr)
                     .maxRequestSize(st.services.config.body_limit + 64 * 1024)
-                    .maxResponseSize(kMaxResponseBytes + (1u << 20));
+                    .maxResponseSize(kMaxResponseBytes + (1u << 20))
+                    // A client has this long to send a request's head, and then its body.
+                    .headerTimeout(std::chrono::seconds(10))
+                    .bodyTimeout(std::chrono::seconds(30));
     st.endpoint->init(opts);
     InstallCheckedContentLength();
     st.endpoint->setHandler(std::make_shared<HttpHandler>(std::weak_ptr<State>(state_)));

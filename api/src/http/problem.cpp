@@ -19,6 +19,8 @@ const char* TitleOf(int status) {
             return "Not Found";
         case 405:
             return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
         case 409:
             return "Conflict";
         case 413:
@@ -44,6 +46,8 @@ const char* SlugOfStatus(int status) {
             return "method-not-allowed";
         case 413:
             return "payload-too-large";
+        case 408:
+            return "request-timeout";
         case 503:
             return "unavailable";
         case 400:
