@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps build run test stop bench lint format clean sanitize
+.PHONY: deps build run test stop bench lint format clean sanitize tsan
 
 deps:
 	@bash scripts/deps.sh
@@ -21,11 +21,23 @@ run: deps $(BUILD_DIR)/CMakeCache.txt
 test: build
 	bash scripts/test.sh $(BUILD_DIR)
 
-# ASan + UBSan build of the unit and db labels (CI runs it too).
+# ASan + UBSan build (optimised, so that training in the api tests stays quick) of the unit,
+# db, redis and api labels; leaks are reported too (CI runs it).
 sanitize: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRECS_SANITIZE="address;undefined" -DRECS_BUILD_BENCH=OFF
-	cmake --build build-asan -j$(JOBS) --target recsplane recs_core_test recs_engine_test recs_store_dbtest recs_api_unit_test
-	RECS_TEST_LABELS="unit|db" bash scripts/test.sh build-asan
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECS_SANITIZE="address;undefined" -DRECS_BUILD_BENCH=OFF
+	cmake --build build-asan -j$(JOBS) --target recsplane recs_core_test recs_engine_test recs_store_dbtest recs_store_redistest recs_api_unit_test recs_workers_test recs_api_apitest
+	RECS_TEST_LABELS="unit|db|redis|api" bash scripts/test.sh build-asan
+
+# ThreadSanitizer build of the threaded parts: workers (pool, jobs), the api's ingestion, ordering
+# and handlers, the scheduler, through their unit tests and the api tests that run them
+# together (CI runs it). Suppressions of uninstrumented libraries: scripts/tsan.supp.
+tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECS_SANITIZE="thread" -DRECS_BUILD_BENCH=OFF
+	cmake --build build-tsan -j$(JOBS) --target recsplane recs_api_unit_test recs_workers_test recs_api_apitest
+	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	GTEST_FILTER="$(TSAN_TESTS)" RECS_TEST_LABELS="unit|api" bash scripts/test.sh build-tsan
+
+TSAN_TESTS ?= Ingestion.*:ConnectionOrder.*:PoolTest.*:Router*:HostileApiTest.*:LoopApiTest.*:FoundationApiTest.*
 
 stop:
 	bash scripts/stop.sh
@@ -40,4 +52,4 @@ format:
 	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan build-tsan

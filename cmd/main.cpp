@@ -182,6 +182,13 @@ int Run(int argc, char** argv) {
         std::printf("migrations applied: %d\n", applied);
         return 0;
     }
+    {
+        // Cursors are sealed with one key for the whole platform (every api replica).
+        auto settings = recs::store::MakePgSettingsRepository(pg);
+        auto key = settings->Get("cursor_key");
+        if (!key) key = settings->PutIfAbsent("cursor_key", recs::core::RandomHex(16));
+        recs::core::SetSealKey(*key);
+    }
     recs::store::RedisClient redis(cfg.redis_url, RedisOpts(cfg, 8));
     // Each kind of traffic on connections of its own, so that none starves another: requests
     // (pg), job data (training scans), and the queue's control traffic (leases, heartbeats,

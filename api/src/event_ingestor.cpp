@@ -92,7 +92,10 @@ store::InsertResult EventIngestor::Store(const core::TenantId& tenant,
 void EventIngestor::Write(Round& round) {
     std::map<std::string, std::vector<std::shared_ptr<Pending>>> by_tenant;
     for (auto& p : round) by_tenant[p->tenant.value].push_back(p);
-    for (auto& [tenant, group] : by_tenant) {
+    for (auto& entry : by_tenant) {
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        const std::string& tenant = entry.first;
+        auto& group = entry.second;
         auto write_each = [&] {
             for (auto& p : group) {
                 try {

@@ -334,8 +334,15 @@ public:
                                "the request line or a header is malformed");
             }
         } catch (const Http::HttpError& err) {
+            bool chunked = request.headers().has("Transfer-Encoding");
             parser->reset();
-            FramingProblem(peer, request.version(), err.code() == 413 ? 413 : 400, err.reason());
+            if (chunked)
+                FramingProblem(peer, request.version(), 411,
+                               "a body must come with Content-Length (Transfer-Encoding is not "
+                               "accepted)");
+            else
+                FramingProblem(peer, request.version(), err.code() == 413 ? 413 : 400,
+                               err.reason());
         } catch (const std::exception&) {
             parser->reset();
             FramingProblem(peer, request.version(), 400, "the request could not be framed");
@@ -372,6 +379,17 @@ private:
     static void Prepare(Server::State& st, const Http::Request& in, Exchange& ex) {
         auto length = std::dynamic_pointer_cast<const CheckedContentLength>(
             in.headers().tryGet<Http::Header::ContentLength>());
+        if (length != nullptr && length->too_large()) {
+            ex.close = true;  // its body is not read
+            ex.req.request_id = core::RandomUuid();
+            ex.resp = ProblemResponse(
+                core::Error(core::ErrorCode::kPayloadTooLarge,
+                            "the body is larger than the limit of " +
+                                std::to_string(st.services.config.body_limit) + " bytes",
+                            "Content-Length"),
+                in.resource());
+            return;
+        }
         if (length != nullptr && !length->valid()) {
             // The body's extent is unknown, so the connection cannot carry another request.
             ex.close = true;
@@ -531,7 +549,7 @@ int Server::Start() {
                     .headerTimeout(std::chrono::seconds(10))
                     .bodyTimeout(std::chrono::seconds(30));
     st.endpoint->init(opts);
-    InstallCheckedContentLength();
+    InstallHeaderGuards(st.services.config.body_limit + 64 * 1024);
     st.endpoint->setHandler(std::make_shared<HttpHandler>(std::weak_ptr<State>(state_)));
     st.endpoint->serveThreaded();
     st.port = static_cast<int>(static_cast<uint16_t>(st.endpoint->getPort()));

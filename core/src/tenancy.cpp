@@ -13,7 +13,7 @@ struct ScopeEntry {
     Scope scope;
 };
 
-constexpr std::array<ScopeEntry, 10> kScopes = {{
+constexpr std::array<ScopeEntry, 12> kScopes = {{
     {"admin", Scope::kAdmin},
     {"predict", Scope::kPredict},
     {"events:write", Scope::kEventsWrite},
@@ -24,6 +24,8 @@ constexpr std::array<ScopeEntry, 10> kScopes = {{
     {"jobs:write", Scope::kJobsWrite},
     {"experiments:read", Scope::kExperimentsRead},
     {"experiments:write", Scope::kExperimentsWrite},
+    {"features:read", Scope::kFeaturesRead},
+    {"features:write", Scope::kFeaturesWrite},
 }};
 
 }  // namespace
@@ -52,8 +54,13 @@ std::string_view ScopeName(Scope s) {
 bool Principal::HasScope(Scope s) const {
     if (platform_admin) return true;
     auto name = ScopeName(s);
-    return std::any_of(scopes.begin(), scopes.end(),
-                       [&](const std::string& x) { return x == name || x == "admin"; });
+    // Features had no scopes of their own before features:*: the models scopes still grant them.
+    std::string_view legacy = s == Scope::kFeaturesRead    ? "models:read"
+                              : s == Scope::kFeaturesWrite ? "models:write"
+                                                           : "";
+    return std::any_of(scopes.begin(), scopes.end(), [&](const std::string& x) {
+        return x == name || x == "admin" || (!legacy.empty() && x == legacy);
+    });
 }
 
 GeneratedKey GenerateApiKey() {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "recs/api/server.hpp"
+#include "recs/store/pg_pool.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
 #include "support/http_client.hpp"
@@ -435,6 +436,38 @@ TEST_F(HostileApiTest, BulkAccountingAndLimits) {
     ExpectProblem(Call("POST", "/v1/recs/events", md.dump()), 422, "metadata");
 }
 
+// L7: features have scopes of their own (models:* still grant them); overriding a model's
+// hyperparameters in a train job needs models:write, not only jobs:write.
+TEST_F(HostileApiTest, FeatureScopesAndTrainOverrides) {
+    auto features = srv().CreateKey(tenant_, {"features:write", "features:read"});
+    auto legacy = srv().CreateKey(tenant_, {"models:write"});
+    auto jobs_only = srv().CreateKey(tenant_, {"jobs:write"});
+    EXPECT_EQ(
+        srv()
+            .Call("POST", "/v1/recs/features/entities/item/f1", features, R"({"features":{"a":1}})")
+            .status,
+        200);
+    EXPECT_EQ(srv().Call("GET", "/v1/recs/features/entities/item/f1", features).status, 200);
+    EXPECT_EQ(
+        srv()
+            .Call("POST", "/v1/recs/features/entities/item/f2", legacy, R"({"features":{"a":1}})")
+            .status,
+        200);
+    EXPECT_EQ(srv()
+                  .Call("POST", "/v1/recs/models", features,
+                        R"({"name":"nope","algorithm":"popularity"})")
+                  .status,
+              403);
+    auto m = J(Call("POST", "/v1/recs/models", R"({"name":"pop","algorithm":"popularity"})"));
+    auto plain =
+        srv().Call("POST", "/v1/recs/jobs/train", jobs_only, json{{"model_id", m["id"]}}.dump());
+    EXPECT_EQ(plain.status, 202) << plain.body;
+    auto over = srv().Call(
+        "POST", "/v1/recs/jobs/train", jobs_only,
+        json{{"model_id", m["id"]}, {"hyperparameters", {{"half_life_days", 3}}}}.dump());
+    ExpectProblem(over, 403, "hyperparameters");
+}
+
 // L3: a job's error never carries raw exception text; L9: a suspended tenant's job waits.
 TEST_F(HostileApiTest, SuspendedTenantsJobsWait) {
     Call("POST", "/v1/recs/events/bulk", testing::ClusterEvents(6).dump());
@@ -456,6 +489,65 @@ TEST_F(HostileApiTest, SuspendedTenantsJobsWait) {
     srv().Call("PATCH", "/v1/recs/admin/tenants/" + tenant_, srv().admin_key(),
                R"({"status":"active"})");
     EXPECT_EQ(testing::WaitJob(srv(), key_, id)["status"], "succeeded");
+}
+
+// M13: requests that hold every connection of the api's pool do not starve a job's heartbeats
+// (they have connections of their own), so its lease holds and it runs once.
+TEST_F(HostileApiTest, HeartbeatsHoldUnderASaturatedPool) {
+    auto cfg = TestServer::DefaultConfig();
+    cfg.job_lease_ms = 1500;
+    cfg.job_heartbeat_ms = 250;
+    cfg.handler_threads = 32;
+    cfg.pg_acquire_timeout_ms = 20000;
+    cfg.pg_statement_timeout_ms = 20000;
+    Start(true, cfg);
+    json events = json::array();
+    for (int u = 0; u < 2000; ++u)
+        for (int k = 0; k < 10; ++k)
+            events.push_back({{"type", "click"},
+                              {"user_id", "u" + std::to_string(u)},
+                              {"item_id", "i" + std::to_string((u * 7 + k * 13) % 600)}});
+    for (size_t off = 0; off < events.size(); off += 5000) {
+        json part(events.begin() + static_cast<long>(off),
+                  events.begin() + static_cast<long>(std::min(events.size(), off + 5000)));
+        ASSERT_EQ(Call("POST", "/v1/recs/events/bulk", part.dump()).status, 200);
+    }
+    auto m = J(Call(
+        "POST", "/v1/recs/models",
+        R"({"name":"slow","algorithm":"ials","hyperparameters":{"factors":64,"epochs":150,"threads":1}})"));
+    auto job =
+        J(Call("POST", "/v1/recs/jobs/train", json{{"model_id", m["id"]}, {"holdout", 0}}.dump()));
+    std::string id = job.value("job_id", "");
+    ASSERT_FALSE(id.empty()) << job.dump();
+    // Every connection of the api's pool stays busy on a lock (of a table the job does not use)
+    // while the job runs.
+    auto lock = std::make_unique<store::TableLockForTesting>(testing::TestDatabase::Get().dsn(),
+                                                             "features");
+    std::atomic<bool> done{false};
+    std::vector<std::thread> load;
+    for (int c = 0; c < 16; ++c)
+        load.emplace_back([&, c] {
+            for (int i = 0; !done; ++i)
+                srv().Call("POST", "/v1/recs/features/entities/item/x" + std::to_string(c),
+                           srv().admin_key(), R"({"features":{"a":1}})",
+                           {{"X-Tenant-ID", tenant_}});
+        });
+    store::PgPool check(testing::TestDatabase::Get().dsn(), 1);
+    std::vector<std::string> rows;
+    for (int i = 0; i < 1200; ++i) {
+        rows = store::QueryForTesting(
+            check, "SELECT status || ' ' || attempts FROM jobs WHERE id = '" + id + "'");
+        if (!rows.empty() && rows[0].rfind("queued", 0) != 0 && rows[0].rfind("running", 0) != 0)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    auto busy = store::QueryForTesting(
+        check, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+    done = true;
+    lock->Release();
+    for (auto& t : load) t.join();
+    EXPECT_GE(std::stoi(busy.at(0)), 4) << "the pool was not saturated";
+    EXPECT_EQ(rows.at(0), "succeeded 1") << "the lease expired under load";
 }
 
 }  // namespace

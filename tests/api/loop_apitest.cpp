@@ -328,6 +328,12 @@ TEST_F(LoopApiTest, AJobThatAlwaysFailsEndsDeadWithItsError) {
     EXPECT_NE(done["error"].get<std::string>().find("artifact"), std::string::npos) << done.dump();
     ExpectProblem(Call("DELETE", "/v1/recs/jobs/" + job["job_id"].get<std::string>() + "/cancel"),
                   409);
+    // A dead job can be redriven from its first attempt (finding L9).
+    auto again = Call("POST", "/v1/recs/jobs/" + job["job_id"].get<std::string>() + "/retry", "");
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(J(again)["attempts"], 0);
+    EXPECT_TRUE(J(again)["error"].is_null());
+    EXPECT_EQ(testing::WaitJob(srv(), key_, job["job_id"])["status"], "dead");
 }
 
 TEST_F(LoopApiTest, QueuedJobsCanBeCancelledAndListed) {

@@ -92,5 +92,63 @@ TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
     EXPECT_EQ(versions["items"].size(), 1u);  // one version despite two deliveries
 }
 
+// M12: a worker stopped with SIGTERM gives its running job back at once, without counting the
+// attempt; another worker then runs it (the lease never has to expire).
+TEST(WorkerCrash, SigtermGivesTheJobBack) {
+    RECS_REQUIRE_SERVICES();
+    testing::TestDatabase::Get().Truncate();
+    auto cfg = testing::TestServer::DefaultConfig();
+    cfg.job_lease_ms = 60000;  // an expiry would take a minute: the release must not wait for it
+    testing::TestServer srv(cfg, /*roles=*/false);
+    scheduler::Scheduler sched(srv.pg(), srv.redis(), cfg);
+    sched.Start();
+    auto tenant = srv.CreateTenant("stop");
+    auto key = srv.CreateKey(tenant, {"admin"});
+    std::mt19937 rng(7);
+    json events = json::array();
+    for (int u = 0; u < 3000; ++u)
+        for (int k = 0; k < 12; ++k)
+            events.push_back({{"type", "click"},
+                              {"user_id", "u" + std::to_string(u)},
+                              {"item_id", "i" + std::to_string(rng() % 800)}});
+    for (size_t off = 0; off < events.size(); off += 6000) {
+        json part(events.begin() + static_cast<long>(off),
+                  events.begin() + static_cast<long>(std::min(events.size(), off + 6000)));
+        ASSERT_EQ(srv.Call("POST", "/v1/recs/events/bulk", key, part.dump()).status, 200);
+    }
+    auto model = srv.Json(srv.Call(
+        "POST", "/v1/recs/models", key,
+        R"({"name":"slow","algorithm":"ials","hyperparameters":{"factors":96,"epochs":120,"threads":1}})"));
+    pid_t first = SpawnWorker("/tmp/recs-worker-stop-a.log");
+    auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
+                                 json{{"model_id", model["id"]}, {"holdout", 0}}.dump()));
+    std::string id = job["job_id"];
+    json state;
+    for (int i = 0; i < 600; ++i) {
+        state = srv.Json(srv.Call("GET", "/v1/recs/jobs/" + id, key));
+        if (state["status"] != "queued") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(state["status"], "running") << state.dump();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(first, SIGTERM);
+    int status = 0;
+    auto stop_start = std::chrono::steady_clock::now();
+    waitpid(first, &status, 0);
+    auto stop_took = std::chrono::steady_clock::now() - stop_start;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_LT(stop_took, std::chrono::seconds(20));
+    state = srv.Json(srv.Call("GET", "/v1/recs/jobs/" + id, key));
+    EXPECT_EQ(state["status"], "queued") << state.dump();
+    EXPECT_EQ(state["attempts"], 0) << "the interrupted attempt was counted";
+    pid_t second = SpawnWorker("/tmp/recs-worker-stop-b.log");
+    auto done = testing::WaitJob(srv, key, id, 180);
+    kill(second, SIGTERM);
+    waitpid(second, nullptr, 0);
+    sched.Stop();
+    EXPECT_EQ(done["status"], "succeeded") << done.dump();
+    EXPECT_EQ(done["attempts"], 1) << done.dump();
+}
+
 }  // namespace
 }  // namespace recs

@@ -18,6 +18,11 @@ Response Train(Services& s, Request& req) {
     if (!model) core::ThrowNotFound("model not found");
     json payload = {{"model_id", model->id}};
     if (body.contains("hyperparameters") && !body["hyperparameters"].is_null()) {
+        // Overrides change what gets trained: the model's owners' scope, not only jobs:write.
+        if (!req.principal.HasScope(core::Scope::kModelsWrite))
+            throw core::Error(core::ErrorCode::kForbidden,
+                              "overriding hyperparameters needs the scope 'models:write'",
+                              "hyperparameters");
         const auto& hp = body["hyperparameters"];
         if (!hp.is_object())
             core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
@@ -61,6 +66,11 @@ Response Get(Services& s, Request& req) {
     return Response::Json(200, core::JobJson(*j).dump());
 }
 
+Response Retry(Services& s, Request& req) {
+    return Response::Json(200,
+                          core::JobJson(s.jobs->Redrive(req.Tenant(), req.Param("job_id"))).dump());
+}
+
 Response Cancel(Services& s, Request& req) {
     return Response::Json(200,
                           core::JobJson(s.jobs->Cancel(req.Tenant(), req.Param("job_id"))).dump());
@@ -86,6 +96,12 @@ void RegisterJobRoutes(Router& router, Services& s) {
                 .auth = t,
                 .scope = core::Scope::kJobsRead,
                 .handler = [&s](Request& r) { return Get(s, r); }});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/jobs/{job_id}/retry",
+                .auth = t,
+                .scope = core::Scope::kJobsWrite,
+                .handler = [&s](Request& r) { return Retry(s, r); },
+                .body = BodyKind::kOptionalJson});
     router.Add({.method = "DELETE",
                 .path = "/v1/recs/jobs/{job_id}/cancel",
                 .auth = t,

@@ -4,6 +4,7 @@
 #include <pistache/http_headers.h>
 #include <pistache/peer.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,16 +14,21 @@ namespace recs::api {
 
 namespace Header = Pistache::Http::Header;
 
+namespace {
+std::atomic<uint64_t> g_max_request_bytes{uint64_t{1} << 30};
+}
+
 void CheckedContentLength::parse(const std::string& data) {
     size_t begin = data.find_first_not_of(" \t");
     size_t end = data.find_last_not_of(" \t");
     valid_ = begin != std::string::npos && end - begin < 18;
+    uint64_t v = 0;
     for (size_t i = begin; valid_ && i <= end; ++i) {
         valid_ = data[i] >= '0' && data[i] <= '9';
+        v = v * 10 + static_cast<uint64_t>(data[i] - '0');
     }
-    if (valid_) {
-        ContentLength::parse(data.substr(begin, end - begin + 1));
-    }
+    too_large_ = valid_ && v > g_max_request_bytes.load();
+    if (valid_ && !too_large_) ContentLength::parse(data.substr(begin, end - begin + 1));
 }
 
 namespace {
@@ -46,13 +52,17 @@ template struct RegistryAccess<&Header::Registry::registry>;
 
 }  // namespace
 
-void InstallCheckedContentLength() {
+void InstallHeaderGuards(size_t max_request_bytes) {
     // Once per process: a second server in the same process must not write the map while the
-    // first one's reactor threads read it.
+    // first one's reactor threads read it (the limit is an atomic: the last server's wins).
+    g_max_request_bytes = max_request_bytes;
     static std::once_flag once;
     std::call_once(once, [] {
         RegistryMap& map = Header::Registry::instance().*RegistryMapMember();
         map[Header::ContentLength::Name] = [] { return std::make_unique<CheckedContentLength>(); };
+        map[Header::TransferEncoding::Name] = [] {
+            return std::make_unique<RefusedTransferEncoding>();
+        };
     });
 }
 

@@ -21,6 +21,8 @@ const char* TitleOf(int status) {
             return "Method Not Allowed";
         case 408:
             return "Request Timeout";
+        case 411:
+            return "Length Required";
         case 409:
             return "Conflict";
         case 413:
@@ -48,6 +50,8 @@ const char* SlugOfStatus(int status) {
             return "payload-too-large";
         case 408:
             return "request-timeout";
+        case 411:
+            return "length-required";
         case 503:
             return "unavailable";
         case 400:

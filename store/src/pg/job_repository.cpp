@@ -102,6 +102,21 @@ public:
         core::ThrowConflict("the job already finished (" + job->status + ")");
     }
 
+    core::Job Redrive(const core::TenantId& tenant, const std::string& id) override {
+        if (!core::IsUuid(id)) core::ThrowNotFound("job not found");
+        std::optional<core::Job> out;
+        WithConnection(pool_, "jobs.redrive", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(SqlCat({q::kRedrive, q::kJobColumns}), tenant.value, id);
+            if (!r.empty()) out = RowToJob(r[0]);
+        });
+        if (out) return *out;
+        auto job = Find(tenant, id);
+        if (!job) core::ThrowNotFound("job not found");
+        core::ThrowConflict("only a dead or failed job can be retried (this one is " + job->status +
+                            ")");
+    }
+
     std::vector<std::string> TakeDueForPush(int64_t repush_after_ms, int limit) override {
         std::vector<std::string> ids;
         WithConnection(pool_, "jobs.take_due", [&](pqxx::connection& c) {

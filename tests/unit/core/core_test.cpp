@@ -60,7 +60,7 @@ TEST(Keys, GeneratedKeyLayoutAndHash) {
 }
 
 TEST(Scopes, ParseAndCheck) {
-    EXPECT_EQ(AllScopeNames().size(), 10u);
+    EXPECT_EQ(AllScopeNames().size(), 12u);
     EXPECT_EQ(ParseScope("events:write"), Scope::kEventsWrite);
     EXPECT_FALSE(ParseScope("events:delete"));
     Principal p;

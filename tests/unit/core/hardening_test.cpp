@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "recs/core/config.hpp"
+#include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/job.hpp"
 #include "recs/core/ttl_cache.hpp"
@@ -57,6 +58,22 @@ TEST(Config, RefusesWeakAdminKeysAndHeartbeatsThatDoNotFitTheLease) {
     }
     EXPECT_NO_THROW(
         ConfigFromEnv({{"RECS_JOB_LEASE_MS", "1000"}, {"RECS_JOB_HEARTBEAT_MS", "400"}}));
+}
+
+// L3: cursors carry a sealed sequence number: opaque, unforgeable, tied to the platform key.
+TEST(Seal, RoundTripsAndRefusesForgeries) {
+    SetSealKey("00112233445566778899aabbccddeeff");
+    auto s = SealU64(42);
+    EXPECT_EQ(s.size(), 32u);
+    EXPECT_EQ(UnsealU64(s), 42u);
+    EXPECT_NE(SealU64(43).substr(0, 8), s.substr(0, 8));  // no visible order
+    std::string t = s;
+    t[5] = t[5] == 'a' ? 'b' : 'a';
+    EXPECT_FALSE(UnsealU64(t));
+    EXPECT_FALSE(UnsealU64("zz"));
+    EXPECT_FALSE(UnsealU64(std::string(32, 'g')));
+    SetSealKey("ffeeddccbbaa99887766554433221100");
+    EXPECT_FALSE(UnsealU64(s));  // another platform's cursor
 }
 
 }  // namespace

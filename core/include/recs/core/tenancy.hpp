@@ -27,6 +27,8 @@ enum class Scope : uint16_t {
     kJobsWrite = 1 << 7,
     kExperimentsRead = 1 << 8,
     kExperimentsWrite = 1 << 9,
+    kFeaturesRead = 1 << 10,   ///< also granted by models:read (before features had scopes)
+    kFeaturesWrite = 1 << 11,  ///< also granted by models:write
 };
 
 /// All scope names, in a stable order.

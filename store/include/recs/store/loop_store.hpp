@@ -166,6 +166,9 @@ public:
                                  const std::optional<std::string>& kind) = 0;
     /// Cancels a queued job at once, or asks a running one to stop. kConflict when finished.
     virtual core::Job Cancel(const core::TenantId& tenant, const std::string& id) = 0;
+    /// Runs a dead or failed job again from its first attempt (queued, due now). kConflict
+    /// for a job in any other state.
+    virtual core::Job Redrive(const core::TenantId& tenant, const std::string& id) = 0;
 
     // Queue operations (any tenant: the scheduler and workers serve every tenant).
     /// Ids of queued, due jobs never pushed or pushed longer ago than `repush_after_ms`;

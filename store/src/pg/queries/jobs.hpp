@@ -79,6 +79,12 @@ inline constexpr std::string_view kReap =
     "WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < now() "
     "ORDER BY lease_expires_at LIMIT 500 FOR UPDATE SKIP LOCKED) RETURNING id";
 #undef RECS_BACKOFF
+// Redrive: a dead or failed job from its first attempt.
+inline constexpr std::string_view kRedrive =
+    "UPDATE jobs AS j SET status = 'queued', attempts = 0, error = NULL, result = NULL, "
+    "progress = 0, run_after = now(), pushed_at = NULL, finished_at = NULL, started_at = NULL, "
+    "cancel_requested = false WHERE j.tenant_id = $1::uuid AND j.id = $2::uuid AND j.status IN "
+    "('dead', 'failed') RETURNING ";
 // Cancel, in one statement: a queued job at once, a running one asked to stop.
 inline constexpr std::string_view kCancel =
     "UPDATE jobs AS j SET status = CASE WHEN j.status = 'queued' THEN 'cancelled' ELSE j.status "
