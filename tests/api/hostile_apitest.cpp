@@ -17,6 +17,8 @@
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
+#include "recs/workers/worker.hpp"
+#include "support/api_fixture.hpp"
 #include "support/http_client.hpp"
 #include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
@@ -28,39 +30,25 @@ using nlohmann::json;
 using testing::HttpResponse;
 using testing::TestServer;
 
-class HostileApiTest : public ::testing::Test {
+/// A raw loopback connection whose reads time out after `timeout_s`; -1 when it fails.
+int Connect(int port, int timeout_s) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{timeout_s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+class HostileApiTest : public testing::TenantApiTest {
 protected:
-    void SetUp() override {
-        RECS_REQUIRE_SERVICES();
-        testing::TestDatabase::Get().Truncate();
-        Start(true);
-    }
-    void Start(bool roles, core::Config cfg = TestServer::DefaultConfig()) {
-        srv_.reset();
-        srv_ = std::make_unique<TestServer>(cfg, roles);
-        if (tenant_.empty()) {
-            tenant_ = srv_->CreateTenant("acme");
-            key_ = srv_->CreateKey(tenant_, {"admin"});
-        }
-    }
-    TestServer& srv() { return *srv_; }
-    HttpResponse Call(const std::string& m,
-                      const std::string& p,
-                      const std::string& body = "",
-                      std::vector<std::pair<std::string, std::string>> h = {}) {
-        return srv().Call(m, p, key_, body, std::move(h));
-    }
-    json J(const HttpResponse& r) { return srv().Json(r); }
-    void ExpectProblem(const HttpResponse& r, int status, const std::string& field = "") {
-        EXPECT_EQ(r.status, status) << r.body;
-        EXPECT_EQ(r.Header("content-type"), "application/problem+json") << r.body;
-        if (!field.empty()) {
-            EXPECT_EQ(J(r).value("field", ""), field) << r.body;
-        }
-    }
     void ExpectAlive() { ASSERT_EQ(srv().Call("GET", "/v1/recs/health", "").status, 200); }
-    std::unique_ptr<TestServer> srv_;
-    std::string tenant_, key_;
 };
 
 // C1: the confirmed crash (500,000 nested arrays in a feature value), and deep nesting on every
@@ -296,14 +284,8 @@ TEST_F(HostileApiTest, PipelinedRequestsAreAnsweredInOrderOrClosed) {
     };
     // The same write: the first is answered, the connection ends (never a silent loss).
     {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(srv().port()));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        timeval tv{3, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        int fd = Connect(srv().port(), 3);
+        ASSERT_GE(fd, 0);
         std::string all = create + health + missing;
         ASSERT_EQ(::send(fd, all.data(), all.size(), 0), static_cast<ssize_t>(all.size()));
         auto out = read_all(fd);
@@ -316,14 +298,8 @@ TEST_F(HostileApiTest, PipelinedRequestsAreAnsweredInOrderOrClosed) {
     {
         auto lock = std::make_unique<store::TableLockForTesting>(testing::TestDatabase::Get().dsn(),
                                                                  "tenants");
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(srv().port()));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        timeval tv{5, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        int fd = Connect(srv().port(), 5);
+        ASSERT_GE(fd, 0);
         std::string second = create;
         second.replace(second.find("pipe"), 4, "pip2");
         ::send(fd, second.data(), second.size(), 0);
@@ -410,6 +386,8 @@ TEST_F(HostileApiTest, TenantDeletionAndCanonicalTenantIds) {
     for (int i = 0; i < 100 && srv().redis().Command({"XLEN", stream}).integer == 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(srv().redis().Command({"XLEN", stream}).integer, 1);
+    auto [model_id, version_id] = testing::TrainAndDeploy(srv(), key_, "pop", "popularity");
+    ASSERT_FALSE(version_id.empty());
     auto cfg = TestServer::DefaultConfig();
     cfg.key_cache_ttl_ms = 60000;  // the key is cached: deletion must still stop it at once
     Start(false, cfg);
@@ -419,6 +397,12 @@ TEST_F(HostileApiTest, TenantDeletionAndCanonicalTenantIds) {
     auto after = Call("POST", "/v1/recs/events", R"({"type":"view","user_id":"u","item_id":"i"})");
     EXPECT_EQ(after.status, 401) << after.body;
     EXPECT_EQ(srv().redis().Command({"EXISTS", stream}).integer, 0);
+    // Its artifacts go with the next collection of files no version refers to.
+    namespace fs = std::filesystem;
+    auto tenant_dir = fs::path(TestServer::DefaultConfig().data_dir) / "tenants" / tenant_;
+    EXPECT_TRUE(fs::exists(tenant_dir)) << tenant_dir;
+    srv().worker()->CollectArtifacts(std::chrono::seconds(0));
+    EXPECT_FALSE(fs::exists(tenant_dir));
     tenant_.clear();
 }
 
@@ -434,6 +418,46 @@ TEST_F(HostileApiTest, BulkAccountingAndLimits) {
     json md = {{"type", "view"}, {"user_id", "u"}, {"item_id", "i"}};
     md["metadata"]["blob"] = std::string(70 * 1024, 'x');
     ExpectProblem(Call("POST", "/v1/recs/events", md.dump()), 422, "metadata");
+}
+
+// H1: the database failing when a worker records a job's success does not terminate the process
+// (the heartbeat thread used to be joined twice); the job runs again once its lease expires.
+TEST_F(HostileApiTest, AFailureAtSucceedDoesNotKillTheWorker) {
+    auto cfg = TestServer::DefaultConfig();
+    cfg.job_lease_ms = 1500;
+    cfg.job_heartbeat_ms = 250;
+    cfg.job_max_attempts = 10;
+    Start(true, cfg);
+    Call("POST", "/v1/recs/events/bulk", testing::ClusterEvents(6).dump());
+    auto m = J(Call("POST", "/v1/recs/models", R"({"name":"pop","algorithm":"popularity"})"));
+    store::QueryForTesting(
+        srv().pg(),
+        "CREATE OR REPLACE FUNCTION recs_fail_succeed() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION 'simulated outage' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql; "
+        "CREATE TRIGGER recs_fail_succeed BEFORE UPDATE ON jobs FOR EACH ROW WHEN "
+        "(NEW.status = 'succeeded') EXECUTE FUNCTION recs_fail_succeed(); SELECT 1");
+    auto job =
+        J(Call("POST", "/v1/recs/jobs/train", json{{"model_id", m["id"]}, {"holdout", 0}}.dump()));
+    std::string id = job["job_id"];
+    // Trained, recorded its version, failed to record success at least once.
+    bool failed_once = false;
+    for (int i = 0; i < 200 && !failed_once; ++i) {
+        auto v = J(Call("GET", "/v1/recs/models/" + m["id"].get<std::string>() + "/versions"));
+        failed_once = v["items"].size() == 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(failed_once);
+    ExpectAlive();  // the process is still here
+    store::QueryForTesting(srv().pg(),
+                           "DROP TRIGGER recs_fail_succeed ON jobs; DROP FUNCTION "
+                           "recs_fail_succeed(); SELECT 1");
+    auto done = testing::WaitJob(srv(), key_, id, 60);
+    EXPECT_EQ(done["status"], "succeeded") << done.dump();
+    EXPECT_GE(done["attempts"].get<int>(), 2);
+    EXPECT_EQ(J(Call("GET", "/v1/recs/models/" + m["id"].get<std::string>() + "/versions"))["items"]
+                  .size(),
+              1u);  // the redelivery found its version: not trained twice into two versions
 }
 
 // L7: features have scopes of their own (models:* still grant them); overriding a model's

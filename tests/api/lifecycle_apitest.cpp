@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/testing.hpp"
+#include "support/process.hpp"
 #include "support/test_env.hpp"
 
 namespace recs {
@@ -23,44 +25,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int FreePort() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
+using testing::FreePort;
+using testing::WaitExit;
 
 pid_t Spawn(const std::vector<std::pair<std::string, std::string>>& env,
             const std::string& cmd,
-            const std::string& err_path) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-        int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 2);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        execl(RECS_BINARY_PATH, "recsplane", cmd.c_str(), nullptr);
-        _exit(127);
-    }
-    return pid;
-}
-
-bool WaitExit(pid_t pid, int* status, std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-        if (waitpid(pid, status, WNOHANG) == pid) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, status, 0);
-    return false;
+            const std::string& log) {
+    return testing::SpawnRecsplane({cmd}, env, log);
 }
 
 TEST(Lifecycle, SigtermDrainsInFlightRequests) {
@@ -132,6 +103,53 @@ TEST(Lifecycle, UnreachableDatabaseFailsFastWithOneLine) {
     std::string all((std::istreambuf_iterator<char>(f)), {});
     EXPECT_NE(all.find("PostgreSQL"), std::string::npos) << all;
     EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 1) << all;
+}
+
+// M15: without RECS_ADMIN_KEY, the generated key goes to a file only its owner reads, never to
+// the log.
+TEST(Lifecycle, AGeneratedAdminKeyIsWrittenToAFileNotTheLog) {
+    RECS_REQUIRE_SERVICES();
+    auto& db = testing::TestDatabase::Get();
+    db.Truncate();
+    int port = FreePort();
+    char tmpl[] = "/tmp/recs-adminkey-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    std::string log = dir + ".log";
+    pid_t pid = Spawn({{"RECS_DATABASE_URL", db.dsn()},
+                       {"RECS_REDIS_URL", testing::RedisUrl()},
+                       {"RECS_ADMIN_KEY", ""},
+                       {"RECS_HTTP_PORT", std::to_string(port)},
+                       {"RECS_HTTP_HOST", "127.0.0.1"},
+                       {"RECS_DATA_DIR", dir}},
+                      "api", log);
+    bool ready = false;
+    for (int i = 0; i < 500 && !ready; ++i) {
+        try {
+            ready = testing::Http(port, "GET", "/v1/recs/health").status != 0;
+        } catch (...) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    ASSERT_TRUE(ready);
+    std::string path = dir + "/admin_key";
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0) << "no key file";
+    EXPECT_EQ(st.st_mode & 0777, 0600);
+    std::ifstream f(path);
+    std::string key;
+    std::getline(f, key);
+    EXPECT_GE(key.size(), 32u);
+    auto r = testing::Http(port, "GET", "/v1/recs/admin/tenants", "",
+                           {{"Authorization", "Bearer " + key}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    kill(pid, SIGTERM);
+    int status = 0;
+    WaitExit(pid, &status, std::chrono::seconds(20));
+    std::ifstream lf(log);
+    std::string all((std::istreambuf_iterator<char>(lf)), {});
+    EXPECT_EQ(all.find(key), std::string::npos) << "the admin key is in the log";
+    EXPECT_NE(all.find(path), std::string::npos) << "the log does not say where the key is";
+    std::system(("rm -rf " + dir + " " + log).c_str());
 }
 
 TEST(Lifecycle, MissingConfigurationIsOneClearLine) {

@@ -9,6 +9,7 @@
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
 #include "recs/workers/worker.hpp"
+#include "support/api_fixture.hpp"
 #include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
 
@@ -19,37 +20,7 @@ using nlohmann::json;
 using testing::HttpResponse;
 using testing::TestServer;
 
-class LoopApiTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        RECS_REQUIRE_SERVICES();
-        testing::TestDatabase::Get().Truncate();
-        Start(true);
-    }
-    void Start(bool roles, core::Config cfg = TestServer::DefaultConfig()) {
-        srv_.reset();
-        srv_ = std::make_unique<TestServer>(cfg, roles);
-        if (tenant_.empty()) {
-            tenant_ = srv_->CreateTenant("acme");
-            key_ = srv_->CreateKey(tenant_, {"admin"});
-        }
-    }
-    TestServer& srv() { return *srv_; }
-    HttpResponse Call(const std::string& m,
-                      const std::string& p,
-                      const std::string& body = "",
-                      std::vector<std::pair<std::string, std::string>> h = {}) {
-        return srv().Call(m, p, key_, body, std::move(h));
-    }
-    json J(const HttpResponse& r) { return srv().Json(r); }
-    void ExpectProblem(const HttpResponse& r, int status, const std::string& field = "") {
-        EXPECT_EQ(r.status, status) << r.body;
-        EXPECT_EQ(r.Header("content-type"), "application/problem+json") << r.body;
-        if (!field.empty()) EXPECT_EQ(J(r).value("field", ""), field) << r.body;
-    }
-    std::unique_ptr<TestServer> srv_;
-    std::string tenant_, key_;
-};
+class LoopApiTest : public testing::TenantApiTest {};
 
 TEST_F(LoopApiTest, SingleEventsAreStoredOnceAndStreamed) {
     store::RedisClient redis(testing::RedisUrl(), 1);

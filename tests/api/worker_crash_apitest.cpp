@@ -39,16 +39,8 @@ pid_t SpawnWorker(const std::string& log) {
     return pid;
 }
 
-TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
-    RECS_REQUIRE_SERVICES();
-    testing::TestDatabase::Get().Truncate();
-    auto cfg = testing::TestServer::DefaultConfig();
-    testing::TestServer srv(cfg, /*roles=*/false);
-    scheduler::Scheduler sched(srv.pg(), srv.redis(), cfg);
-    sched.Start();
-    auto tenant = srv.CreateTenant("crash");
-    auto key = srv.CreateKey(tenant, {"admin"});
-    // Enough data for training to take a few seconds.
+/// A tenant's events and an iALS model slow enough to train for a few seconds.
+json SlowModel(testing::TestServer& srv, const std::string& key) {
     std::mt19937 rng(7);
     json events = json::array();
     for (int u = 0; u < 3000; ++u)
@@ -59,21 +51,40 @@ TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
     for (size_t off = 0; off < events.size(); off += 6000) {
         json part(events.begin() + static_cast<long>(off),
                   events.begin() + static_cast<long>(std::min(events.size(), off + 6000)));
-        ASSERT_EQ(srv.Call("POST", "/v1/recs/events/bulk", key, part.dump()).status, 200);
+        EXPECT_EQ(srv.Call("POST", "/v1/recs/events/bulk", key, part.dump()).status, 200);
     }
-    auto model = srv.Json(srv.Call(
+    return srv.Json(srv.Call(
         "POST", "/v1/recs/models", key,
         R"({"name":"slow","algorithm":"ials","hyperparameters":{"factors":96,"epochs":120,"threads":1}})"));
-    pid_t first = SpawnWorker("/tmp/recs-worker-a.log");
-    auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
-                                 json{{"model_id", model["id"]}, {"holdout", 0}}.dump()));
-    std::string id = job["job_id"];
+}
+
+/// Polls the job until a worker leased it.
+json WaitRunning(testing::TestServer& srv, const std::string& key, const std::string& id) {
     json state;
     for (int i = 0; i < 600; ++i) {
         state = srv.Json(srv.Call("GET", "/v1/recs/jobs/" + id, key));
         if (state["status"] != "queued") break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    return state;
+}
+
+TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
+    RECS_REQUIRE_SERVICES();
+    testing::TestDatabase::Get().Truncate();
+    auto cfg = testing::TestServer::DefaultConfig();
+    testing::TestServer srv(cfg, /*roles=*/false);
+    scheduler::Scheduler sched(srv.pg(), srv.redis(), cfg);
+    sched.Start();
+    auto tenant = srv.CreateTenant("crash");
+    auto key = srv.CreateKey(tenant, {"admin"});
+    // Enough data for training to take a few seconds.
+    auto model = SlowModel(srv, key);
+    pid_t first = SpawnWorker("/tmp/recs-worker-a.log");
+    auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
+                                 json{{"model_id", model["id"]}, {"holdout", 0}}.dump()));
+    std::string id = job["job_id"];
+    json state = WaitRunning(srv, key, id);
     ASSERT_EQ(state["status"], "running") << state.dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // well inside training
     kill(first, SIGKILL);
@@ -104,31 +115,12 @@ TEST(WorkerCrash, SigtermGivesTheJobBack) {
     sched.Start();
     auto tenant = srv.CreateTenant("stop");
     auto key = srv.CreateKey(tenant, {"admin"});
-    std::mt19937 rng(7);
-    json events = json::array();
-    for (int u = 0; u < 3000; ++u)
-        for (int k = 0; k < 12; ++k)
-            events.push_back({{"type", "click"},
-                              {"user_id", "u" + std::to_string(u)},
-                              {"item_id", "i" + std::to_string(rng() % 800)}});
-    for (size_t off = 0; off < events.size(); off += 6000) {
-        json part(events.begin() + static_cast<long>(off),
-                  events.begin() + static_cast<long>(std::min(events.size(), off + 6000)));
-        ASSERT_EQ(srv.Call("POST", "/v1/recs/events/bulk", key, part.dump()).status, 200);
-    }
-    auto model = srv.Json(srv.Call(
-        "POST", "/v1/recs/models", key,
-        R"({"name":"slow","algorithm":"ials","hyperparameters":{"factors":96,"epochs":120,"threads":1}})"));
+    auto model = SlowModel(srv, key);
     pid_t first = SpawnWorker("/tmp/recs-worker-stop-a.log");
     auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
                                  json{{"model_id", model["id"]}, {"holdout", 0}}.dump()));
     std::string id = job["job_id"];
-    json state;
-    for (int i = 0; i < 600; ++i) {
-        state = srv.Json(srv.Call("GET", "/v1/recs/jobs/" + id, key));
-        if (state["status"] != "queued") break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    json state = WaitRunning(srv, key, id);
     ASSERT_EQ(state["status"], "running") << state.dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     kill(first, SIGTERM);

@@ -207,6 +207,24 @@ TEST(TrainTest, EaseRefusesLargeCatalogues) {
     }
 }
 
+// H6: EASE refuses, before allocating, a catalogue whose dense matrices exceed the training
+// memory budget, naming what it would need.
+TEST(TrainTest, EaseRefusesCataloguesPastTheMemoryBudget) {
+    auto data = testing::ClusteredData();
+    TrainContext ctx;
+    ctx.memory_budget_bytes = 1024;
+    try {
+        Train("ease", nlohmann::json::object(), data, ctx);
+        FAIL() << "EASE trained past its budget";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(e.field().value_or(""), "hyperparameters.max_items");
+        EXPECT_NE(e.detail().find("MiB"), std::string::npos) << e.detail();
+    }
+    ctx.memory_budget_bytes = size_t{1} << 30;
+    EXPECT_NO_THROW(Train("ease", nlohmann::json::object(), data, ctx));
+}
+
 TEST(TrainTest, PopularityHonoursEventWeightsAndDecay) {
     std::vector<Interaction> data{{"u1", "old", 1.f, 0, "view"},
                                   {"u2", "old", 1.f, 0, "view"},
