@@ -23,4 +23,5 @@ export RECS_SHARED_DIR="${RECS_SHARED_DIR:-$(cd .. && pwd)/shared}"
 mkdir -p "$RECS_TEST_DATA_DIR"
 LABELS=${RECS_TEST_LABELS:-unit|db|redis|api|quality}
 cd "$BUILD_DIR"
-ctest -L "$LABELS" --output-on-failure --timeout 900
+# RECS_TEST_ONLY: a regular expression of test names, for builds that make only some of them.
+ctest -L "$LABELS" ${RECS_TEST_ONLY:+-R "$RECS_TEST_ONLY"} --output-on-failure --timeout 900

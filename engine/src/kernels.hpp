@@ -5,7 +5,9 @@
 
 /// Clones a function for AVX-512, AVX2+FMA and the baseline, picked at load time (ifunc), so
 /// the binary stays -march=x86-64-v2 yet the hot loops use the machine's vector width.
-#if defined(__x86_64__) && !defined(__clang__) && defined(__GNUC__)
+/// Not under ThreadSanitizer: an ifunc resolver runs during relocation, before the TSan runtime
+/// is up, and crashes when instrumented.
+#if defined(__x86_64__) && !defined(__clang__) && defined(__GNUC__) && !defined(__SANITIZE_THREAD__)
 #define RECS_SIMD_CLONES \
     __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
