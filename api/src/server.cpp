@@ -499,25 +499,24 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     auto& s = state_->services;
     state_->deps = std::move(deps);
     s.config = std::move(config);
-    s.pg = state_->deps.pg;
-    s.redis = state_->deps.redis;
-    s.tenants = store::MakePgTenantRepository(*s.pg);
-    s.keys = store::MakePgKeyRepository(*s.pg);
-    s.idempotency = store::MakePgIdempotencyRepository(*s.pg);
+    const auto& stores = state_->deps.stores;
+    s.tenants = stores.tenants;
+    s.keys = stores.keys;
+    s.idempotency = stores.idempotency;
     s.auth = std::make_unique<Authenticator>(
         *s.keys, *s.tenants, state_->deps.admin_key_hash,
         AuthOptions{s.config.key_cache_ttl_ms, s.config.auth_failures_per_minute});
-    s.health = std::make_unique<HealthMonitor>(s.pg->dsn(), s.config.redis_url,
+    s.health = std::make_unique<HealthMonitor>(s.config.database_url, s.config.redis_url,
                                                state_->deps.worker_status);
     RegisterHealthRoutes(state_->router, s);
     RegisterTenantRoutes(state_->router, s);
-    s.events = store::MakePgEventRepository(*s.pg);
-    s.event_stream = store::MakeRedisEventStream(*s.redis);
+    s.events = stores.events;
+    s.event_stream = stores.event_stream;
     s.relay = std::make_unique<StreamRelay>(*s.events, *s.event_stream);
     s.ingestor = std::make_unique<EventIngestor>(*s.events, *s.relay);
-    s.features = store::MakePgFeatureRepository(*s.pg);
-    s.models = store::MakePgModelRepository(*s.pg);
-    s.jobs = store::MakePgJobRepository(*s.pg);
+    s.features = stores.features;
+    s.models = stores.models;
+    s.jobs = stores.jobs;
     s.pool = state_->deps.pool;
     s.validate_model = state_->deps.validate_model;
     s.resolver = std::make_unique<ServingResolver>(*s.models, 2000);

@@ -62,19 +62,17 @@ private:
 /// Everything handlers reach: repositories and process-wide services.
 struct Services {
     core::Config config;
-    store::PgPool* pg = nullptr;
-    store::RedisClient* redis = nullptr;
-    std::unique_ptr<store::TenantRepository> tenants;
-    std::unique_ptr<store::KeyRepository> keys;
-    std::unique_ptr<store::IdempotencyRepository> idempotency;
+    store::TenantRepository* tenants = nullptr;
+    store::KeyRepository* keys = nullptr;
+    store::IdempotencyRepository* idempotency = nullptr;
     std::unique_ptr<Authenticator> auth;
-    std::unique_ptr<store::EventRepository> events;
-    std::unique_ptr<store::EventStream> event_stream;
+    store::EventRepository* events = nullptr;
+    store::EventStream* event_stream = nullptr;
     std::unique_ptr<StreamRelay> relay;
     std::unique_ptr<EventIngestor> ingestor;
-    std::unique_ptr<store::FeatureRepository> features;
-    std::unique_ptr<store::ModelRepository> models;
-    std::unique_ptr<store::JobRepository> jobs;
+    store::FeatureRepository* features = nullptr;
+    store::ModelRepository* models = nullptr;
+    store::JobRepository* jobs = nullptr;
     core::PredictionPool* pool = nullptr;
     std::function<void(const std::string&, const nlohmann::json&)> validate_model;
     std::unique_ptr<class ServingResolver> resolver;

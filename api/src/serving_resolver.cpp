@@ -65,9 +65,9 @@ core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const st
         v = models_.FindVersion(tenant, model->id, *model->deployed_version_id);
         if (!v) core::ThrowConflict("the deployed version of '" + model->name + "' is gone");
     }
-    return core::ServingTarget{tenant.value,      model->name,      v->id,
-                               v->version,        model->algorithm, v->artifact_path,
-                               v->artifact_sha256};
+    return core::ServingTarget{tenant.value,       model->name,         v->id,
+                               v->version,         model->algorithm,    v->artifact_path,
+                               v->artifact_sha256, model->deployed_pool};
 }
 
 }  // namespace recs::api

@@ -41,6 +41,11 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
         c.http_port = static_cast<int>(ParseInt("RECS_HTTP_PORT", *v, 0, 65535));
     if (auto* v = get("RECS_HTTP_HOST")) c.http_host = *v;
     if (auto* v = get("RECS_DATA_DIR")) c.data_dir = *v;
+    if (auto* v = get("RECS_ARTIFACT_STORE")) {
+        if (*v != "fs" && *v != "postgres")
+            ThrowInvalid("RECS_ARTIFACT_STORE must be fs or postgres", "RECS_ARTIFACT_STORE");
+        c.artifact_store = *v;
+    }
     if (auto* v = get("RECS_LOG_LEVEL")) {
         if (*v != "debug" && *v != "info" && *v != "warn" && *v != "error")
             ThrowInvalid("RECS_LOG_LEVEL must be debug, info, warn or error", "RECS_LOG_LEVEL");
@@ -85,6 +90,20 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
         c.train_memory_mb = ParseInt("RECS_TRAIN_MEMORY_MB", *v, 16, 1 << 24);
     if (auto* v = get("RECS_POOL_MEMORY_MB"))
         c.pool_memory_mb = ParseInt("RECS_POOL_MEMORY_MB", *v, 16, 1 << 24);
+    if (auto* v = get("RECS_INTERNAL_TOKEN")) {
+        if (v->size() < kMinAdminKeyLength)
+            ThrowInvalid("RECS_INTERNAL_TOKEN must be at least " +
+                             std::to_string(kMinAdminKeyLength) + " characters",
+                         "RECS_INTERNAL_TOKEN");
+        c.internal_token = *v;
+    }
+    if (auto* v = get("RECS_SERVE_PORT"))
+        c.serve_port = static_cast<int>(ParseInt("RECS_SERVE_PORT", *v, 0, 65535));
+    if (auto* v = get("RECS_SERVE_HOST")) c.serve_host = *v;
+    if (auto* v = get("RECS_SERVE_ADDRESS")) c.serve_address = *v;
+    if (auto* v = get("RECS_POOL_TIMEOUT_MS"))
+        c.pool_request_timeout_ms =
+            static_cast<int>(ParseInt("RECS_POOL_TIMEOUT_MS", *v, 100, 600000));
     if (auto* v = get("RECS_SCHEDULER_TICK_MS"))
         c.scheduler_tick_ms = static_cast<int>(ParseInt("RECS_SCHEDULER_TICK_MS", *v, 10, 60000));
     if (c.job_heartbeat_ms * 2 > c.job_lease_ms)

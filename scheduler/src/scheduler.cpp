@@ -32,14 +32,14 @@ constexpr int64_t kStreamRepairAfterMs = 10000;
 
 }  // namespace
 
-Scheduler::Scheduler(store::PgPool& pg, store::RedisClient& redis, const core::Config& config)
+Scheduler::Scheduler(SchedulerStores s, const core::Config& config)
     : config_(config),
-      jobs_(store::MakePgJobRepository(pg)),
-      queue_(store::MakeRedisJobQueue(redis)),
-      events_(store::MakePgEventRepository(pg)),
-      streams_(store::MakeRedisEventStream(redis)),
-      idempotency_(store::MakePgIdempotencyRepository(pg)),
-      leader_(store::MakePgLeaderLock(pg.dsn(), "scheduler")) {}
+      jobs_(s.jobs),
+      queue_(s.queue),
+      events_(s.events),
+      streams_(s.streams),
+      idempotency_(s.idempotency),
+      leader_(s.leader) {}
 
 Scheduler::~Scheduler() { Stop(); }
 

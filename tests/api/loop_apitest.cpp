@@ -2,12 +2,15 @@
 // predictions out.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "recs/scheduler/scheduler.hpp"
 #include "recs/store/loop_store.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
+#include "recs/wiring/platform.hpp"
 #include "recs/workers/worker.hpp"
 #include "support/api_fixture.hpp"
 #include "support/loop_helpers.hpp"
@@ -43,6 +46,9 @@ TEST_F(LoopApiTest, SingleEventsAreStoredOnceAndStreamed) {
         J(Call("POST", "/v1/recs/events",
                R"({"type":"purchase","user_id":"u","item_id":"i","timestamp":1714557600000})"));
     EXPECT_FALSE(gen["event_id"].get<std::string>().empty());
+    // The relay appends to the stream after the acknowledgement (it never waits on Redis).
+    for (int i = 0; i < 200 && stream->Length(core::TenantId{tenant_}) - before < 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(stream->Length(core::TenantId{tenant_}) - before, 2);
     ExpectProblem(Call("GET", "/v1/recs/events/nope"), 404);
     // A restart does not forget ids.
@@ -332,11 +338,10 @@ TEST_F(LoopApiTest, RedisFlushedWhileJobsAreQueued) {
         ids.push_back(J(Call("POST", "/v1/recs/jobs/train",
                              json{{"model_id", m["id"]}, {"holdout", 0}}.dump()))["job_id"]);
     auto cfg = TestServer::DefaultConfig();
-    scheduler::Scheduler relay(srv().pg(), srv().redis(), cfg);
+    scheduler::Scheduler relay(srv().platform().scheduler_stores(), cfg);
     EXPECT_EQ(relay.Tick().pushed, 3);  // pushed to Redis
     srv().redis().Command({"FLUSHALL"});
-    workers::Worker worker(workers::WorkerConnections{&srv().pg(), &srv().pg(), &srv().redis()},
-                           "default", cfg);
+    workers::Worker worker(srv().platform().worker_stores(/*serve=*/false), "default", cfg);
     worker.Start();
     relay.Start();
     for (const auto& id : ids)

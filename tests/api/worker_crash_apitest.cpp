@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "recs/scheduler/scheduler.hpp"
+#include "recs/wiring/platform.hpp"
 #include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
 
@@ -74,7 +75,7 @@ TEST(WorkerCrash, KilledWorkersJobIsFinishedByAnother) {
     testing::TestDatabase::Get().Truncate();
     auto cfg = testing::TestServer::DefaultConfig();
     testing::TestServer srv(cfg, /*roles=*/false);
-    scheduler::Scheduler sched(srv.pg(), srv.redis(), cfg);
+    scheduler::Scheduler sched(srv.platform().scheduler_stores(), cfg);
     sched.Start();
     auto tenant = srv.CreateTenant("crash");
     auto key = srv.CreateKey(tenant, {"admin"});
@@ -111,7 +112,7 @@ TEST(WorkerCrash, SigtermGivesTheJobBack) {
     auto cfg = testing::TestServer::DefaultConfig();
     cfg.job_lease_ms = 60000;  // an expiry would take a minute: the release must not wait for it
     testing::TestServer srv(cfg, /*roles=*/false);
-    scheduler::Scheduler sched(srv.pg(), srv.redis(), cfg);
+    scheduler::Scheduler sched(srv.platform().scheduler_stores(), cfg);
     sched.Start();
     auto tenant = srv.CreateTenant("stop");
     auto key = srv.CreateKey(tenant, {"admin"});

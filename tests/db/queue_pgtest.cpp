@@ -125,7 +125,7 @@ TEST_F(QueueTest, UpdatesOfADeletedModelAreNotFound) {
     EXPECT_THROW(
         models_->Update(actor_, tenant_, model.id, std::nullopt, std::string("d"), std::nullopt),
         core::Error);
-    EXPECT_THROW(models_->Deploy(actor_, tenant_, model.id, model.id), core::Error);
+    EXPECT_THROW(models_->Deploy(actor_, tenant_, model.id, model.id, "default"), core::Error);
     EXPECT_THROW(jobs_->Cancel(tenant_, model.id), core::Error);
 }
 

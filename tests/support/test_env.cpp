@@ -13,6 +13,7 @@
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
+#include "recs/wiring/platform.hpp"
 #include "recs/workers/in_process_pool.hpp"
 #include "recs/workers/worker.hpp"
 
@@ -79,21 +80,17 @@ TestServer::TestServer(core::Config config, bool roles) {
     auto& db = TestDatabase::Get();
     config.database_url = db.dsn();
     config.redis_url = RedisUrl();
-    redis_ = std::make_unique<store::RedisClient>(RedisUrl(), 4);
-    redis_blocking_ = std::make_unique<store::RedisClient>(
-        RedisUrl(), store::RedisOptions{.size = config.worker_concurrency, .io_timeout_ms = 3000});
-    control_ = std::make_unique<store::PgPool>(db.dsn(), 3);
-    jobs_pg_ = std::make_unique<store::PgPool>(db.dsn(), config.worker_concurrency + 2);
+    // The same composition root as the binary's, with every role's stores.
+    platform_ = std::make_unique<wiring::Platform>(
+        config, wiring::Roles{.api = true, .scheduler = true, .worker = true});
     api::ServerDeps deps;
-    deps.pg = &db.pool();
-    deps.redis = redis_.get();
+    deps.stores = platform_->api_stores();
     deps.admin_key_hash = core::Sha256Hex(admin_key_);
-    worker_ = std::make_unique<workers::Worker>(
-        workers::WorkerConnections{jobs_pg_.get(), control_.get(), redis_blocking_.get()},
-        "default", config);
+    worker_ = std::make_unique<workers::Worker>(platform_->worker_stores(/*serve=*/false),
+                                                "default", config);
     if (roles) {
         worker_->Start();
-        scheduler_ = std::make_unique<scheduler::Scheduler>(*control_, *redis_, config);
+        scheduler_ = std::make_unique<scheduler::Scheduler>(platform_->scheduler_stores(), config);
         scheduler_->Start();
     }
     deps.pool = &worker_->pool();
@@ -111,9 +108,14 @@ TestServer::~TestServer() {
     server_->Stop();
     if (scheduler_) scheduler_->Stop();
     worker_->Stop();
+    server_.reset();
+    scheduler_.reset();
+    worker_.reset();  // the roles go before the stores they use
 }
 
 store::PgPool& TestServer::pg() { return TestDatabase::Get().pool(); }
+
+store::RedisClient& TestServer::redis() { return platform_->redis(); }
 
 HttpResponse TestServer::Call(const std::string& method,
                               const std::string& path,

@@ -21,6 +21,9 @@ class Worker;
 namespace recs::scheduler {
 class Scheduler;
 }
+namespace recs::wiring {
+class Platform;
+}
 
 namespace recs::testing {
 
@@ -56,7 +59,10 @@ public:
     int port() const { return port_; }
     api::Server& server() { return *server_; }
     store::PgPool& pg();
-    store::RedisClient& redis() { return *redis_; }
+    store::RedisClient& redis();
+    /// The composition root this server was built with (its stores, for tests that run a
+    /// scheduler or worker of their own).
+    wiring::Platform& platform() { return *platform_; }
     workers::Worker* worker() { return worker_.get(); }
     const std::string& admin_key() const { return admin_key_; }
 
@@ -77,10 +83,7 @@ public:
 
 private:
     std::string admin_key_ = "test-platform-admin-key-0123456789abcdef";
-    std::unique_ptr<store::RedisClient> redis_;
-    std::unique_ptr<store::RedisClient> redis_blocking_;
-    std::unique_ptr<store::PgPool> control_;
-    std::unique_ptr<store::PgPool> jobs_pg_;
+    std::unique_ptr<wiring::Platform> platform_;
     std::unique_ptr<workers::Worker> worker_;
     std::unique_ptr<scheduler::Scheduler> scheduler_;
     std::unique_ptr<api::Server> server_;

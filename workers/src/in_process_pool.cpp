@@ -8,20 +8,45 @@
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
 #include "recs/engine/model.hpp"
+#include "recs/store/artifact_store.hpp"
 
 namespace recs::workers {
 
 using Clock = std::chrono::steady_clock;
 
-InProcessPool::InProcessPool(std::string name, PoolLimits limits)
-    : name_(std::move(name)), limits_(limits) {}
+InProcessPool::InProcessPool(std::string name, PoolLimits limits, store::ArtifactStore* artifacts)
+    : name_(std::move(name)), limits_(limits), artifacts_(artifacts) {}
 
 InProcessPool::~InProcessPool() = default;
 
 InProcessPool::ModelPtr InProcessPool::Load(const core::ServingTarget& t, size_t* bytes) {
     auto start = Clock::now();
+    auto fail = [&](const core::Error& e) -> core::Error {
+        // The detail may name the server's paths: it goes to the log, not to the client.
+        core::Log(core::LogLevel::kError, "model load failed",
+                  {{"pool", name_},
+                   {"tenant", t.tenant_id},
+                   {"model", t.model_name},
+                   {"version", t.version},
+                   {"error", e.detail()}});
+        if (e.code() == core::ErrorCode::kUnavailable)
+            return core::Error(core::ErrorCode::kUnavailable,
+                               "the artifact store is unavailable; retry")
+                .WithRetryAfter(1);
+        return core::Error(core::ErrorCode::kConflict,
+                           "version " + std::to_string(t.version) + " of model '" + t.model_name +
+                               "' cannot be loaded: its artifact is missing or corrupt");
+    };
+    std::string path = t.artifact_path;
+    if (artifacts_) {
+        try {
+            path = artifacts_->Open(t.artifact_path, t.artifact_sha256);
+        } catch (const core::Error& e) {
+            throw fail(e);
+        }
+    }
     std::error_code ec;
-    auto size = std::filesystem::file_size(t.artifact_path, ec);
+    auto size = std::filesystem::file_size(path, ec);
     *bytes = ec ? 0 : static_cast<size_t>(size);
     if (*bytes > limits_.max_bytes)
         throw core::Error(core::ErrorCode::kConflict, "version " + std::to_string(t.version) +
@@ -29,7 +54,7 @@ InProcessPool::ModelPtr InProcessPool::Load(const core::ServingTarget& t, size_t
                                                           "' is larger than this pool may hold (" +
                                                           std::to_string(*bytes >> 20) + " MiB)");
     try {
-        ModelPtr m = engine::LoadModel(t.artifact_path, t.artifact_sha256);
+        ModelPtr m = engine::LoadModel(path, t.artifact_sha256);
         core::Log(core::LogLevel::kInfo, "model loaded",
                   {{"pool", name_},
                    {"tenant", t.tenant_id},
@@ -40,16 +65,7 @@ InProcessPool::ModelPtr InProcessPool::Load(const core::ServingTarget& t, size_t
                    {"algorithm", std::string(m->Algorithm())}});
         return m;
     } catch (const core::Error& e) {
-        // The detail may name the server's paths: it goes to the log, not to the client.
-        core::Log(core::LogLevel::kError, "model load failed",
-                  {{"pool", name_},
-                   {"tenant", t.tenant_id},
-                   {"model", t.model_name},
-                   {"version", t.version},
-                   {"error", e.detail()}});
-        throw core::Error(core::ErrorCode::kConflict,
-                          "version " + std::to_string(t.version) + " of model '" + t.model_name +
-                              "' cannot be loaded: its artifact is missing or corrupt");
+        throw fail(e);
     }
 }
 
@@ -150,7 +166,10 @@ void InProcessPool::Evict(const std::string& tenant_id) {
     }
 }
 
-void InProcessPool::Preload(const core::ServingTarget& target) { Get(target); }
+core::Rollout InProcessPool::Preload(const core::ServingTarget& target) {
+    Get(target);
+    return {.pool = target.pool, .members = 1, .loaded = 1, .unreachable = {}};
+}
 
 core::RankResult InProcessPool::Rank(const core::ServingTarget& target,
                                      const core::RankRequest& req) {
@@ -195,12 +214,28 @@ std::vector<core::RankedItem> InProcessPool::Related(const core::ServingTarget& 
 }
 
 nlohmann::json InProcessPool::Status() {
-    return {{"status", "up"}, {"loaded_models", loaded()}, {"loaded_bytes", loaded_bytes()}};
+    nlohmann::json member = {{"id", "in-process"},
+                             {"pool", name_},
+                             {"address", "in-process"},
+                             {"loaded", LoadedVersions()},
+                             {"inflight", 0},
+                             {"p50_ms", 0},
+                             {"p99_ms", 0},
+                             {"heartbeat_ms", 0}};
+    return {{"status", "up"},
+            {"loaded_models", loaded()},
+            {"loaded_bytes", loaded_bytes()},
+            {"pools", {{name_, {{"status", "up"}, {"members", nlohmann::json::array({member})}}}}}};
 }
 
 size_t InProcessPool::loaded() const {
     std::lock_guard lock(mu_);
     return lru_.size();
+}
+
+std::vector<std::string> InProcessPool::LoadedVersions() const {
+    std::lock_guard lock(mu_);
+    return {lru_.begin(), lru_.end()};
 }
 
 size_t InProcessPool::loaded_bytes() const {

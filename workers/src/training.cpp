@@ -8,6 +8,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
 #include "recs/engine/eval.hpp"
+#include "recs/store/artifact_store.hpp"
 #include "recs/store/loop_store.hpp"
 
 namespace recs::workers {
@@ -33,10 +34,10 @@ json MergeHyperparameters(const json& base, const json& over) {
     return out;
 }
 
-/// A path of its own for every attempt: a worker whose lease expired, still writing, can never
-/// write into the file of the attempt that replaced it (finding M5).
-std::string ArtifactPath(const TrainDeps& deps, const core::Job& job, const std::string& model_id) {
-    return (fs::path(deps.data_dir) / "tenants" / job.tenant_id / "models" / model_id /
+/// A name of its own for every attempt: a worker whose lease expired, still writing, can never
+/// write into the artifact of the attempt that replaced it (finding M5).
+std::string ArtifactName(const core::Job& job, const std::string& model_id) {
+    return (fs::path("tenants") / job.tenant_id / "models" / model_id /
             ("job-" + job.id + "-a" + std::to_string(job.attempts) + "-" + core::RandomToken(8) +
              ".bin"))
         .string();
@@ -95,15 +96,9 @@ json RunTrainJob(const core::Job& job,
                              deps.memory_budget_bytes};
     auto trained = engine::Train(model->algorithm, hp, data, ctx);
 
-    std::string path = ArtifactPath(deps, job, model_id);
-    std::error_code ec;
-    fs::create_directories(fs::path(path).parent_path(), ec);
-    if (ec)
-        throw core::Error(core::ErrorCode::kUnavailable,
-                          "cannot create the artifact directory: " + ec.message());
     std::string bytes = trained->Serialize();
     std::string sha = core::Sha256Hex(bytes);
-    engine::WriteArtifactFile(path, bytes);
+    std::string path = deps.artifacts->Put(ArtifactName(job, model_id), bytes);
     progress(0.97);
 
     core::ModelVersion v;
@@ -124,7 +119,7 @@ json RunTrainJob(const core::Job& job,
     try {
         created = deps.models->CreateVersion(tenant, v, fence);
     } catch (const core::Error& e) {
-        fs::remove(path, ec);  // nothing refers to it
+        deps.artifacts->Remove(path);  // nothing refers to it
         // A concurrent delivery of the same job recorded it first.
         auto done = deps.models->FindVersionByJob(tenant, job.id);
         if (e.code() != core::ErrorCode::kConflict || !done) throw;

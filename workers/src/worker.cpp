@@ -13,15 +13,22 @@
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
+#include "recs/store/artifact_store.hpp"
 #include "recs/store/loop_store.hpp"
 #include "recs/store/pg_pool.hpp"
+#include "recs/store/pool_registry.hpp"
 #include "recs/workers/in_process_pool.hpp"
+#include "recs/workers/pool_server.hpp"
 #include "recs/workers/training.hpp"
 
 namespace recs::workers {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A member announces itself every second; its entry lives 4 s past its last announcement.
+constexpr int kBeatMs = 1000;
+constexpr int kMemberTtlMs = 4000;
 
 /// The heartbeat of one running job: renews the lease on the control connection and reads
 /// cancellation. Join() may be called any number of times (finding H1: a second join of a
@@ -86,21 +93,64 @@ void Settle(const char* what, const std::string& job_id, F&& fn) {
 
 }  // namespace
 
-Worker::Worker(WorkerConnections c, std::string pool_name, const core::Config& config)
+Worker::Worker(WorkerStores s, std::string pool_name, const core::Config& config)
     : config_(config),
       pool_name_(std::move(pool_name)),
       owner_(pool_name_ + "@" + std::to_string(::getpid()) + "-" + core::RandomToken(6)),
-      jobs_(store::MakePgJobRepository(*c.control)),
-      queue_(store::MakeRedisJobQueue(*c.blocking)),
-      events_(store::MakePgEventRepository(*c.data)),
-      models_(store::MakePgModelRepository(*c.data)),
+      jobs_(s.jobs),
+      queue_(s.queue),
+      events_(s.events),
+      models_(s.models),
+      artifacts_(s.artifacts),
       pool_(std::make_unique<InProcessPool>(
-          pool_name_, PoolLimits{.max_bytes = static_cast<size_t>(config.pool_memory_mb) << 20})) {}
+          pool_name_,
+          PoolLimits{.max_bytes = static_cast<size_t>(config.pool_memory_mb) << 20},
+          s.artifacts)) {
+    if (s.registry && !config.internal_token.empty()) {
+        registry_ = s.registry;
+        server_ = std::make_unique<PoolServer>(
+            *pool_, PoolServerOptions{.host = config.serve_host,
+                                      .port = config.serve_port,
+                                      .threads = 2,
+                                      .token = config.internal_token,
+                                      .on_loaded = [this] { Announce(false); }});
+        member_id_ = owner_;
+    }
+}
 
 Worker::~Worker() { Stop(); }
 
+void Worker::Announce(bool leaving) {
+    if (!registry_) return;
+    std::lock_guard lock(announce_mu_);  // the heartbeat thread and the serving threads
+    core::PoolMember m;
+    m.id = member_id_;
+    m.pool = pool_name_;
+    m.address = config_.serve_address + ":" + std::to_string(serve_port_);
+    m.loaded = pool_->LoadedVersions();
+    m.inflight = server_->inflight();
+    std::tie(m.p50_ms, m.p99_ms) = server_->LatencyP50P99();
+    m.heartbeat_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    try {
+        if (leaving)
+            registry_->Leave(m);
+        else
+            registry_->Heartbeat(m, kMemberTtlMs);
+    } catch (const std::exception& e) {
+        core::Log(core::LogLevel::kWarn, "pool heartbeat failed", {{"error", e.what()}});
+    }
+}
+
 void Worker::Start() {
     started_ = true;
+    if (server_) {
+        serve_port_ = server_->Start();
+        Announce(false);
+        core::Log(core::LogLevel::kInfo, "serving the pool",
+                  {{"pool", pool_name_}, {"port", serve_port_}, {"member", member_id_}});
+    }
     for (int i = 0; i < config_.worker_concurrency; ++i)
         threads_.emplace_back([this, i] { Loop(i); });
     housekeeping_ = std::thread([this] { Housekeeping(); });
@@ -110,6 +160,10 @@ void Worker::Start() {
 }
 
 void Worker::Stop() {
+    if (server_ && started_) {
+        Announce(true);  // the api stops picking this member at once
+        server_->Stop();
+    }
     stop_ = true;
     for (auto& t : threads_)
         if (t.joinable()) t.join();
@@ -168,7 +222,7 @@ void Worker::Run(const std::string& job_id) {
     try {
         nlohmann::json result;
         if (job->kind == core::kJobTrain) {
-            TrainDeps deps{events_.get(), models_.get(), config_.data_dir,
+            TrainDeps deps{events_, models_, artifacts_,
                            static_cast<size_t>(config_.train_memory_mb) << 20, owner_};
             result = RunTrainJob(
                 *job, deps, [&](double p) { progress = p; }, &cancel);
@@ -208,8 +262,14 @@ void Worker::Run(const std::string& job_id) {
 
 void Worker::Housekeeping() {
     auto next = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    auto beat = std::chrono::steady_clock::now();
     while (!stop_) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (server_ &&
+            std::chrono::steady_clock::now() - beat >= std::chrono::milliseconds(kBeatMs)) {
+            beat = std::chrono::steady_clock::now();
+            Announce(false);
+        }
         if (std::chrono::steady_clock::now() < next) continue;
         next = std::chrono::steady_clock::now() + std::chrono::minutes(10);
         try {
@@ -223,32 +283,7 @@ void Worker::Housekeeping() {
 }
 
 size_t Worker::CollectArtifacts(std::chrono::seconds min_age) {
-    fs::path root = fs::path(config_.data_dir) / "tenants";
-    std::error_code ec;
-    if (!fs::exists(root, ec)) return 0;
-    auto referenced = models_->ArtifactPaths();
-    std::unordered_set<std::string> keep(referenced.begin(), referenced.end());
-    auto cutoff = fs::file_time_type::clock::now() - min_age;
-    size_t removed = 0;
-    for (auto it = fs::recursive_directory_iterator(root, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (!it->is_regular_file(ec)) continue;
-        if (keep.count(it->path().string())) continue;
-        // Young files may be an artifact whose version is being recorded right now.
-        if (it->last_write_time(ec) > cutoff || ec) continue;
-        if (fs::remove(it->path(), ec)) ++removed;
-    }
-    // Folders left empty (a deleted model or tenant), deepest first.
-    std::vector<fs::path> dirs;
-    for (auto it = fs::recursive_directory_iterator(root, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_directory(ec)) dirs.push_back(it->path());
-    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
-        return a.string().size() > b.string().size();
-    });
-    for (const auto& d : dirs)
-        if (fs::is_empty(d, ec)) fs::remove(d, ec);
-    return removed;
+    return artifacts_->Collect(models_->ArtifactPaths(), min_age);
 }
 
 nlohmann::json Worker::Status() const {

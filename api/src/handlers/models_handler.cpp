@@ -4,6 +4,7 @@
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
+#include "recs/core/pool_protocol.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -22,6 +23,7 @@ json ModelJson(const core::ModelDef& m) {
             {"description", Opt(m.description)},
             {"is_default", m.is_default},
             {"deployed_version", m.deployed_version ? json(*m.deployed_version) : json()},
+            {"pool", m.deployed_version ? json(m.deployed_pool) : json()},
             {"created_at", m.created_at},
             {"updated_at", m.updated_at}};
 }
@@ -133,9 +135,22 @@ Response VersionMetrics(Services& s, Request& req) {
     return Response::Json(200, json{{"model_id", m.id}, {"versions", versions}}.dump());
 }
 
-core::ServingTarget TargetOf(const core::ModelDef& m, const core::ModelVersion& v) {
-    return core::ServingTarget{v.tenant_id,     m.name,           v.id, v.version, m.algorithm,
-                               v.artifact_path, v.artifact_sha256};
+core::ServingTarget TargetOf(const core::ModelDef& m,
+                             const core::ModelVersion& v,
+                             const std::string& pool) {
+    return core::ServingTarget{v.tenant_id,       m.name,      v.id,
+                               v.version,         m.algorithm, v.artifact_path,
+                               v.artifact_sha256, pool};
+}
+
+/// How far the load ahead of the switch got: every live member of the pool has the version
+/// when `complete`; members that joined since load it on their first request.
+json RolloutJson(const core::Rollout& r) {
+    return {{"pool", r.pool},
+            {"members", r.members},
+            {"loaded", r.loaded},
+            {"unreachable", r.unreachable},
+            {"complete", r.complete()}};
 }
 
 Response Deploy(Services& s, Request& req) {
@@ -143,23 +158,34 @@ Response Deploy(Services& s, Request& req) {
     auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
     if (!v) core::ThrowNotFound("model version not found");
     if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
-    // Load before switching, so that the first request on the new version is not slow and a
-    // broken artifact never becomes the serving one.
-    Pool(s).Preload(TargetOf(m, *v));
-    auto out = s.models->Deploy(req.Actor(), req.Tenant(), m.id, v->id);
+    const auto& body = core::RequireObject(req.json);
+    core::RejectUnknownFields(body, {"pool"});
+    std::string pool = core::OptionalString(body, "pool", 64).value_or(core::kDefaultPool);
+    if (!core::IsPoolName(pool))
+        core::ThrowUnprocessable("'pool' must be 1..64 of a-z, 0-9 and '-'", "pool");
+    // Load before switching, on every live member of the pool, so that the first request on
+    // the new version is not slow and a broken artifact never becomes the serving one.
+    auto rollout = Pool(s).Preload(TargetOf(m, *v, pool));
+    auto out = s.models->Deploy(req.Actor(), req.Tenant(), m.id, v->id, pool);
     s.resolver->Invalidate(req.Tenant());
-    return Response::Json(200, VersionJson(out).dump());
+    auto j = VersionJson(out);
+    j["rollout"] = RolloutJson(rollout);
+    return Response::Json(200, j.dump());
 }
 
 Response Rollback(Services& s, Request& req) {
     auto m = RequireModel(s, req);
     auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
     if (!v) core::ThrowNotFound("model version not found");
-    auto out = s.models->Rollback(
-        req.Actor(), req.Tenant(), m.id, v->id,
-        [&](const core::ModelVersion& target) { Pool(s).Preload(TargetOf(m, target)); });
+    core::Rollout rollout;
+    auto out = s.models->Rollback(req.Actor(), req.Tenant(), m.id, v->id,
+                                  [&](const core::ModelVersion& target, const std::string& pool) {
+                                      rollout = Pool(s).Preload(TargetOf(m, target, pool));
+                                  });
     s.resolver->Invalidate(req.Tenant());
-    return Response::Json(200, VersionJson(out).dump());
+    auto j = VersionJson(out);
+    j["rollout"] = RolloutJson(rollout);
+    return Response::Json(200, j.dump());
 }
 
 }  // namespace

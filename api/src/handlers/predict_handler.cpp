@@ -259,6 +259,20 @@ void RegisterPredictRoutes(Router& router, Services& s) {
     add("POST", "/v1/recs/score", Score, BodyKind::kJson);
     add("GET", "/v1/recs/item/{item_id}/related", Related, BodyKind::kNone);
     add("POST", "/v1/recs/batch/predict", Batch, BodyKind::kJson);
+    router.Add({.method = "GET",
+                .path = "/v1/recs/pools",
+                .auth = t,
+                .scope = core::Scope::kModelsRead,
+                .handler = [&s](Request&) {
+                    auto status = Pool(s).Status();
+                    json pools = json::array();
+                    const json listed = status.value("pools", json::object());
+                    for (auto it = listed.begin(); it != listed.end(); ++it)
+                        pools.push_back({{"name", it.key()},
+                                         {"status", it->value("status", "down")},
+                                         {"members", it->value("members", json::array())}});
+                    return Response::Json(200, json{{"items", pools}}.dump());
+                }});
 }
 
 }  // namespace recs::api

@@ -1,27 +1,49 @@
 {{/*
-A Deployment of one role of the recsplane binary. Call with
-(dict "root" $ "component" "api" "values" .Values.api "args" (list "api") "http" true "data" true).
-With http=true the container exposes the port named http and has the health probes.
+A Deployment of one role of the recsplane binary. Call with a dict of:
+  root        $
+  component   the app.kubernetes.io/component label: api, scheduler or worker
+  name        the Deployment's name (default: recsplane.componentName of the component)
+  extraLabels labels added to the component's labels and selector (a worker's pool)
+  values      replicas, resources, terminationGracePeriodSeconds, podAnnotations,
+              nodeSelector, tolerations, affinity and, with probePath, readinessProbe and
+              livenessProbe (timings)
+  args        the container's arguments
+  ports       a list of (dict "name" "http" "port" 8080), the container ports
+  probePath   with probePort: the path of the readiness and liveness httpGet probes
+  probePort   the name of the port the probes use
+  env         the container's env as YAML (a list), or empty
+  data        none (no RECS_DATA_DIR volume), local (an emptyDir) or artifacts (the
+              persistence: see recsplane.volumes)
 */}}
 {{- define "recsplane.deployment" -}}
 {{- $root := .root -}}
 {{- $v := .values -}}
 {{- $ctx := dict "root" $root "component" .component -}}
+{{- $extraLabels := .extraLabels | default dict -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: {{ include "recsplane.componentName" $ctx }}
+  name: {{ .name | default (include "recsplane.componentName" $ctx) }}
   labels:
     {{- include "recsplane.componentLabels" $ctx | nindent 4 }}
+    {{- with $extraLabels }}
+    {{- toYamlPretty . | nindent 4 }}
+    {{- end }}
 spec:
   replicas: {{ $v.replicas }}
   selector:
     matchLabels:
       {{- include "recsplane.componentSelectorLabels" $ctx | nindent 6 }}
+      {{- with $extraLabels }}
+      {{- toYamlPretty . | nindent 6 }}
+      {{- end }}
   template:
     metadata:
       labels:
         {{- include "recsplane.componentLabels" $ctx | nindent 8 }}
+        {{- with $extraLabels }}
+        {{- toYamlPretty . | nindent 8 }}
+        {{- end }}
       annotations:
         {{- include "recsplane.configChecksums" $root | nindent 8 }}
         {{- with $v.podAnnotations }}
@@ -47,20 +69,28 @@ spec:
             {{- end }}
           envFrom:
             {{- include "recsplane.envFrom" $root | nindent 12 }}
-          {{- if .http }}
+          {{- with .env }}
+          env:
+            {{- . | nindent 12 }}
+          {{- end }}
+          {{- with .ports }}
           ports:
-            - name: http
-              containerPort: {{ $root.Values.config.httpPort }}
+            {{- range . }}
+            - name: {{ .name }}
+              containerPort: {{ .port }}
               protocol: TCP
+            {{- end }}
+          {{- end }}
+          {{- if .probePath }}
           readinessProbe:
             httpGet:
-              path: /v1/recs/health
-              port: http
+              path: {{ .probePath }}
+              port: {{ .probePort }}
             {{- toYamlPretty $v.readinessProbe | nindent 12 }}
           livenessProbe:
             httpGet:
-              path: /v1/recs/health
-              port: http
+              path: {{ .probePath }}
+              port: {{ .probePort }}
             {{- toYamlPretty $v.livenessProbe | nindent 12 }}
           {{- end }}
           resources:

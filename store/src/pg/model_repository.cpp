@@ -27,6 +27,7 @@ core::ModelDef RowToModel(const pqxx::row& r) {
     m.updated_at = r[10].as<std::string>();
     if (!r[11].is_null()) m.deployed_version = r[11].as<int>();
     m.deployed_version_id = OptText(r[12]);
+    if (!r[13].is_null()) m.deployed_pool = r[13].as<std::string>();
     return m;
 }
 
@@ -255,7 +256,8 @@ public:
     core::ModelVersion Deploy(const core::Actor& actor,
                               const core::TenantId& tenant,
                               const std::string& model_id,
-                              const std::string& version_id) override {
+                              const std::string& version_id,
+                              const std::string& pool) override {
         if (!core::IsUuid(model_id) || !core::IsUuid(version_id))
             core::ThrowNotFound("model version not found");
         std::optional<core::ModelVersion> out;
@@ -272,11 +274,12 @@ public:
                 if (*before != version_id)
                     tx.exec_params(std::string(q::kRetireVersion), tenant.value, *before);
             }
-            tx.exec_params(std::string(q::kInsertDeployment), tenant.value, model_id, version_id);
+            tx.exec_params(std::string(q::kInsertDeployment), tenant.value, model_id, version_id,
+                           pool);
             tx.exec_params(std::string(q::kMarkDeployed), tenant.value, version_id);
             WriteAudit(tx, tenant.value, actor, "deploy", "model", model_id,
                        before ? json{{"version_id", *before}} : json(nullptr),
-                       json{{"version_id", version_id}});
+                       json{{"version_id", version_id}, {"pool", pool}});
             out = FindVersionIn(tx, tenant, model_id, version_id);
         });
         return *out;
@@ -287,14 +290,15 @@ public:
         const core::TenantId& tenant,
         const std::string& model_id,
         const std::string& expected_current,
-        const std::function<void(const core::ModelVersion&)>& before_switch) override {
+        const std::function<void(const core::ModelVersion&, const std::string&)>& before_switch)
+        override {
         if (!core::IsUuid(model_id)) core::ThrowNotFound("model not found");
         // Which version the rollback returns to, read first: it is loaded before the switch (so
         // that a broken artifact never becomes the serving one) and outside the transaction
         // (a load can outlast the statement timeout). The transaction then checks, under the
         // model's row lock, that neither end changed meanwhile: of two concurrent rollbacks of
         // one version the second gets 409 instead of going back twice.
-        std::string current, target;
+        std::string current, target, target_pool;
         std::optional<core::ModelVersion> target_version;
         WithConnection(pool_, "versions.rollback_plan", [&](pqxx::connection& c) {
             pqxx::work tx(c);
@@ -305,11 +309,12 @@ public:
                 core::ThrowConflict("there is no earlier deployed version to roll back to");
             current = cur[0][1].as<std::string>();
             target = cur[1][1].as<std::string>();
+            target_pool = cur[1][2].as<std::string>();
             target_version = FindVersionIn(tx, tenant, model_id, target);
             tx.commit();
         });
         if (!target_version) core::ThrowConflict("the earlier version no longer exists");
-        if (before_switch) before_switch(*target_version);
+        if (before_switch) before_switch(*target_version, target_pool);
         std::optional<core::ModelVersion> out;
         WithTransaction(pool_, "versions.rollback", [&](pqxx::work& tx) {
             if (tx.exec_params(std::string(q::kLockModel), tenant.value, model_id).empty())

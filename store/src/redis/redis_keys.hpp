@@ -15,4 +15,14 @@ inline std::string EventStream(const std::string& tenant_id) {
     return "recs:t:{" + tenant_id + "}:events";
 }
 
+/// The worker pools: the set of pool names, each pool's set of member ids, and each member's
+/// state (a key that expires when the member stops heart-beating).
+inline std::string Pools() { return "recs:pools"; }
+inline std::string PoolMembers(const std::string& pool) {
+    return "recs:pool:{" + pool + "}:members";
+}
+inline std::string PoolMember(const std::string& pool, const std::string& id) {
+    return "recs:pool:{" + pool + "}:member:" + id;
+}
+
 }  // namespace recs::store::redis_keys

@@ -10,8 +10,14 @@
 #include "recs/core/config.hpp"
 
 namespace recs::store {
-class PgPool;
-class RedisClient;
+class TenantRepository;
+class KeyRepository;
+class IdempotencyRepository;
+class EventRepository;
+class EventStream;
+class FeatureRepository;
+class ModelRepository;
+class JobRepository;
 }  // namespace recs::store
 namespace recs::core {
 class PredictionPool;
@@ -19,10 +25,21 @@ class PredictionPool;
 
 namespace recs::api {
 
+/// The stores the api works on, built by the composition root (cmd/ and wiring/), not owned.
+struct ServerStores {
+    store::TenantRepository* tenants = nullptr;
+    store::KeyRepository* keys = nullptr;
+    store::IdempotencyRepository* idempotency = nullptr;
+    store::EventRepository* events = nullptr;
+    store::EventStream* event_stream = nullptr;
+    store::FeatureRepository* features = nullptr;
+    store::ModelRepository* models = nullptr;
+    store::JobRepository* jobs = nullptr;
+};
+
 /// What the server needs from the rest of the process (handed over by cmd/).
 struct ServerDeps {
-    store::PgPool* pg = nullptr;
-    store::RedisClient* redis = nullptr;
+    ServerStores stores;
     /// Status of the worker pools for /health: {"status": "up"|"down", "pools": {...}}.
     std::function<nlohmann::json()> worker_status;
     /// SHA-256 hex of the platform admin key.

@@ -15,6 +15,9 @@ struct Config {
     int http_port = 8080;
     std::string http_host = "0.0.0.0";
     std::string data_dir = "./data";
+    /// RECS_ARTIFACT_STORE: "fs" (artifacts under data_dir, a shared volume in a cluster) or
+    /// "postgres" (large objects; data_dir is then only each member's local cache).
+    std::string artifact_store = "fs";
     std::string log_level = "info";
     int http_threads = 2;      ///< Pistache reactor threads
     int handler_threads = 64;  ///< threads for blocking handler work (cheap while they wait)
@@ -39,6 +42,12 @@ struct Config {
         4096;  ///< the most one training job may allocate (RECS_TRAIN_MEMORY_MB)
     int64_t pool_memory_mb = 4096;  ///< loaded models' artifacts, per process (RECS_POOL_MEMORY_MB)
     int scheduler_tick_ms = 500;
+    // Worker pools in their own processes.
+    std::string internal_token;          ///< RECS_INTERNAL_TOKEN: api <-> pool members (32+ chars)
+    int serve_port = 0;                  ///< RECS_SERVE_PORT: a worker's serving port (0: any free)
+    std::string serve_host = "0.0.0.0";  ///< RECS_SERVE_HOST: the address it binds
+    std::string serve_address = "127.0.0.1";  ///< RECS_SERVE_ADDRESS: the host the api dials
+    int pool_request_timeout_ms = 5000;       ///< RECS_POOL_TIMEOUT_MS: api -> member calls
 };
 
 /// The shortest platform admin key accepted (RECS_ADMIN_KEY).

@@ -52,6 +52,7 @@ struct ModelDef {
     bool is_default = false;
     std::optional<int> deployed_version;
     std::optional<std::string> deployed_version_id;
+    std::string deployed_pool = "default";  ///< the worker pool of the current deployment
     std::string created_at;
     std::string updated_at;
 };

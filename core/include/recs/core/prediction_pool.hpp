@@ -16,7 +16,8 @@ struct ServingTarget {
     int version = 0;
     std::string algorithm;
     std::string artifact_path;
-    std::string artifact_sha256;  ///< checked on every load (empty for versions made before)
+    std::string artifact_sha256;   ///< checked on every load (empty for versions made before)
+    std::string pool = "default";  ///< the worker pool its deployment names
 };
 
 /// One item of a ranking.
@@ -35,6 +36,16 @@ struct RankRequest {
     bool exclude_seen = true;
 };
 
+/// What a deploy's load ahead of the switch reached: the live members of the pool, and those
+/// that have the version loaded now. Members that joined later load it on first use.
+struct Rollout {
+    std::string pool;
+    int members = 0;
+    int loaded = 0;
+    std::vector<std::string> unreachable;  ///< member ids that did not answer (dropped)
+    bool complete() const { return loaded == members; }
+};
+
 struct RankResult {
     std::vector<RankedItem> items;
     bool cold_start = false;
@@ -45,8 +56,9 @@ struct RankResult {
 class PredictionPool {
 public:
     virtual ~PredictionPool() = default;
-    /// Loads a version ahead of traffic (deploy). Throws Error on a bad artifact.
-    virtual void Preload(const ServingTarget& target) = 0;
+    /// Loads a version ahead of traffic (deploy) on every live member of the target's pool.
+    /// Throws Error on a bad artifact, or when no member could load it.
+    virtual Rollout Preload(const ServingTarget& target) = 0;
     virtual RankResult Rank(const ServingTarget& target, const RankRequest& request) = 0;
     /// Scores the given items for a user (items unknown to the model get nullopt).
     virtual std::vector<std::optional<float>> Score(const ServingTarget& target,

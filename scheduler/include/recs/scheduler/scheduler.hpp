@@ -7,8 +7,6 @@
 #include "recs/core/config.hpp"
 
 namespace recs::store {
-class PgPool;
-class RedisClient;
 class JobRepository;
 class JobQueue;
 class EventRepository;
@@ -18,6 +16,17 @@ class LeaderLock;
 }  // namespace recs::store
 
 namespace recs::scheduler {
+
+/// The stores the scheduler works on, built by the composition root (cmd/ and wiring/).
+/// Not owned; each must outlive the Scheduler.
+struct SchedulerStores {
+    store::JobRepository* jobs = nullptr;
+    store::JobQueue* queue = nullptr;
+    store::EventRepository* events = nullptr;
+    store::EventStream* streams = nullptr;
+    store::IdempotencyRepository* idempotency = nullptr;
+    store::LeaderLock* leader = nullptr;
+};
 
 /// What one scheduler pass did.
 struct TickReport {
@@ -34,7 +43,7 @@ struct TickReport {
 /// the leader's death. Each duty runs on its own: one failing does not stop the others.
 class Scheduler {
 public:
-    Scheduler(store::PgPool& pg, store::RedisClient& redis, const core::Config& config);
+    Scheduler(SchedulerStores stores, const core::Config& config);
     ~Scheduler();
     void Start();
     void Stop();
@@ -45,12 +54,12 @@ public:
 
 private:
     core::Config config_;
-    std::unique_ptr<store::JobRepository> jobs_;
-    std::unique_ptr<store::JobQueue> queue_;
-    std::unique_ptr<store::EventRepository> events_;
-    std::unique_ptr<store::EventStream> streams_;
-    std::unique_ptr<store::IdempotencyRepository> idempotency_;
-    std::unique_ptr<store::LeaderLock> leader_;
+    store::JobRepository* jobs_;
+    store::JobQueue* queue_;
+    store::EventRepository* events_;
+    store::EventStream* streams_;
+    store::IdempotencyRepository* idempotency_;
+    store::LeaderLock* leader_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> leading_{false};
     std::thread thread_;

@@ -132,21 +132,24 @@ public:
     virtual core::ModelVersion CreateVersion(const core::TenantId& tenant,
                                              const core::ModelVersion& v,
                                              const std::optional<JobFence>& fence) = 0;
-    /// Makes the version the model's deployed one. Returns it.
+    /// Makes the version the model's deployed one, served by worker pool `pool`. Returns it.
     virtual core::ModelVersion Deploy(const core::Actor& actor,
                                       const core::TenantId& tenant,
                                       const std::string& model_id,
-                                      const std::string& version_id) = 0;
+                                      const std::string& version_id,
+                                      const std::string& pool) = 0;
     /// Returns to the version deployed before `expected_current`, which must still be the
     /// deployed one (checked under the model's lock). `before_switch` runs on the target
-    /// version inside the transaction, before anything changes (it preloads the artifact; if it
-    /// throws, nothing changes). kConflict when another version is deployed or none is earlier.
+    /// version and the pool of its deployment, before anything changes (it preloads the
+    /// artifact; if it throws, nothing changes). kConflict when another version is deployed or
+    /// none is earlier.
     virtual core::ModelVersion Rollback(
         const core::Actor& actor,
         const core::TenantId& tenant,
         const std::string& model_id,
         const std::string& expected_current,
-        const std::function<void(const core::ModelVersion&)>& before_switch) = 0;
+        const std::function<void(const core::ModelVersion&, const std::string& pool)>&
+            before_switch) = 0;
 };
 
 /// Jobs: PostgreSQL is their source of truth.

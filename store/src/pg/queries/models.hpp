@@ -10,9 +10,10 @@ namespace recs::store::pg {
 inline constexpr std::string_view kModelColumns =
     "m.seq, m.id::text, m.tenant_id::text, m.name, m.type, m.algorithm, "
     "m.hyperparameters::text, m.description, m.is_default, " RECS_TS("m.created_at") ", " RECS_TS(
-        "m.updated_at") ", dv.version, dv.id::text";
+        "m.updated_at") ", dv.version, dv.id::text, dv.pool";
 inline constexpr std::string_view kModelFrom =
-    " FROM models m LEFT JOIN LATERAL (SELECT v.version, v.id FROM model_deployments d JOIN "
+    " FROM models m LEFT JOIN LATERAL (SELECT v.version, v.id, d.pool FROM model_deployments d "
+    "JOIN "
     "model_versions v ON v.id = d.version_id WHERE d.model_id = m.id ORDER BY d.id DESC LIMIT 1) "
     "dv ON true ";
 
@@ -66,11 +67,11 @@ inline constexpr std::string_view kSelectArtifactPaths = "SELECT artifact_path F
 inline constexpr std::string_view kLockModel =
     "SELECT id FROM models WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE";
 inline constexpr std::string_view kCurrentDeployment =
-    "SELECT id, version_id::text FROM model_deployments WHERE tenant_id = $1::uuid AND "
+    "SELECT id, version_id::text, pool FROM model_deployments WHERE tenant_id = $1::uuid AND "
     "model_id = $2::uuid ORDER BY id DESC LIMIT 2";
 inline constexpr std::string_view kInsertDeployment =
-    "INSERT INTO model_deployments (tenant_id, model_id, version_id) VALUES ($1::uuid, "
-    "$2::uuid, $3::uuid)";
+    "INSERT INTO model_deployments (tenant_id, model_id, version_id, pool) VALUES ($1::uuid, "
+    "$2::uuid, $3::uuid, $4)";
 inline constexpr std::string_view kDeleteDeployment =
     "DELETE FROM model_deployments WHERE tenant_id = $1::uuid AND id = $2";
 inline constexpr std::string_view kRetireVersion =

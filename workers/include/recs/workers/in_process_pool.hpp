@@ -14,6 +14,9 @@
 namespace recs::engine {
 class Model;
 }
+namespace recs::store {
+class ArtifactStore;
+}
 
 namespace recs::workers {
 
@@ -33,11 +36,15 @@ struct PoolLimits {
 /// keep their shared_ptr to the old model until they finish.
 class InProcessPool final : public core::PredictionPool {
 public:
-    explicit InProcessPool(std::string name, PoolLimits limits = {});
+    /// `artifacts` resolves a version's artifact reference to a local file (fetching it from
+    /// PostgreSQL when the store is there); null: references are file paths.
+    explicit InProcessPool(std::string name,
+                           PoolLimits limits = {},
+                           store::ArtifactStore* artifacts = nullptr);
     ~InProcessPool() override;
 
     // core::PredictionPool
-    void Preload(const core::ServingTarget& target) override;
+    core::Rollout Preload(const core::ServingTarget& target) override;
     core::RankResult Rank(const core::ServingTarget& target,
                           const core::RankRequest& request) override;
     std::vector<std::optional<float>> Score(const core::ServingTarget& target,
@@ -51,6 +58,8 @@ public:
 
     size_t loaded() const;
     size_t loaded_bytes() const;
+    /// The version ids loaded now.
+    std::vector<std::string> LoadedVersions() const;
 
 private:
     using ModelPtr = std::shared_ptr<const engine::Model>;
@@ -72,6 +81,7 @@ private:
 
     std::string name_;
     PoolLimits limits_;
+    store::ArtifactStore* artifacts_;
     mutable std::mutex mu_;
     std::unordered_map<std::string, Slot> slots_;  ///< by version id
     std::list<std::string> lru_;                   ///< ready versions, front = most recent

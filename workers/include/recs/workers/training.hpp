@@ -10,6 +10,7 @@
 #include "recs/engine/model.hpp"
 
 namespace recs::store {
+class ArtifactStore;
 struct EventRow;
 class EventRepository;
 class ModelRepository;
@@ -27,7 +28,7 @@ bool EventToInteraction(const store::EventRow& row, engine::Interaction* out);
 struct TrainDeps {
     store::EventRepository* events = nullptr;
     store::ModelRepository* models = nullptr;
-    std::string data_dir;
+    store::ArtifactStore* artifacts = nullptr;
     size_t memory_budget_bytes = 0;  ///< the training's large buffers (0: no limit)
     std::string lease_owner;         ///< fences the version: recorded only while the lease holds
 };

@@ -13,26 +13,32 @@
 #include "recs/core/config.hpp"
 
 namespace recs::store {
-class PgPool;
-class RedisClient;
+class ArtifactStore;
 class JobRepository;
 class JobQueue;
 class EventRepository;
 class ModelRepository;
+class PoolRegistry;
 }  // namespace recs::store
 
 namespace recs::workers {
 
 class InProcessPool;
+class PoolServer;
 
-/// The connections a worker uses, each for one kind of traffic so that none starves another:
-/// `data` for training scans and versions, `control` for leases and heartbeats (a busy data
-/// pool never delays a heartbeat, so leases do not expire under load), `blocking` for the
-/// queue's blocking pops (its reply timeout exceeds the pop's block).
-struct WorkerConnections {
-    store::PgPool* data = nullptr;
-    store::PgPool* control = nullptr;
-    store::RedisClient* blocking = nullptr;
+/// The stores a worker uses, built by the composition root (cmd/ and wiring/), not owned.
+/// Each kind of traffic is on connections of its own so that none starves another: `jobs` on
+/// control connections (leases and heartbeats: a busy data pool never delays a heartbeat, so
+/// leases do not expire under load), `queue` on blocking ones (their reply timeout exceeds a
+/// pop's block), `events` and `models` on data connections (training scans, versions).
+struct WorkerStores {
+    store::JobRepository* jobs = nullptr;
+    store::JobQueue* queue = nullptr;
+    store::EventRepository* events = nullptr;
+    store::ModelRepository* models = nullptr;
+    store::ArtifactStore* artifacts = nullptr;
+    /// Where members announce themselves; null: the worker does not serve predictions.
+    store::PoolRegistry* registry = nullptr;
 };
 
 /// A member of a named worker pool: leases jobs from the queue and runs them (with a heart-
@@ -41,13 +47,15 @@ struct WorkerConnections {
 /// interrupted and given back to the queue at once, without counting the attempt.
 class Worker {
 public:
-    Worker(WorkerConnections connections, std::string pool_name, const core::Config& config);
+    Worker(WorkerStores stores, std::string pool_name, const core::Config& config);
     ~Worker();
     void Start();
     /// Interrupts running jobs, releases their leases, joins.
     void Stop();
     /// {"status": "up"|"down", "pools": {name: {...}}} for /health.
     nlohmann::json Status() const;
+    /// The port predictions are served on (0 when the worker does not serve them).
+    int serve_port() const { return serve_port_; }
     InProcessPool& pool() { return *pool_; }
     /// Deletes artifact files no model version refers to (older than `min_age`); returns how
     /// many. Runs on its own every 10 minutes.
@@ -61,16 +69,23 @@ private:
     core::Config config_;
     std::string pool_name_;
     std::string owner_;
-    std::unique_ptr<store::JobRepository> jobs_;  ///< on the control pool
-    std::unique_ptr<store::JobQueue> queue_;
-    std::unique_ptr<store::EventRepository> events_;
-    std::unique_ptr<store::ModelRepository> models_;
+    store::JobRepository* jobs_;  ///< on the control pool
+    store::JobQueue* queue_;
+    store::EventRepository* events_;
+    store::ModelRepository* models_;
+    store::ArtifactStore* artifacts_;
     std::unique_ptr<InProcessPool> pool_;
     std::atomic<bool> stop_{false};
     std::atomic<int> running_jobs_{0};
     std::atomic<bool> started_{false};
     std::vector<std::thread> threads_;
     std::thread housekeeping_;
+    std::unique_ptr<PoolServer> server_;
+    store::PoolRegistry* registry_ = nullptr;
+    int serve_port_ = 0;
+    std::string member_id_;
+    std::mutex announce_mu_;
+    void Announce(bool leaving);
     std::mutex stop_mu_;
 };
 
