@@ -22,6 +22,7 @@
 #include "recs/core/log.hpp"
 #include "recs/store/tenant_store.hpp"
 #include "services.hpp"
+#include "services/model_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -520,6 +521,9 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.pool = state_->deps.pool;
     s.validate_model = state_->deps.validate_model;
     s.resolver = std::make_unique<ServingResolver>(*s.models, 2000);
+    s.model_service = std::make_unique<ModelService>(
+        *s.models, s.pool, s.validate_model,
+        [r = s.resolver.get()](const core::TenantId& t) { r->Invalidate(t); });
     RegisterKeyRoutes(state_->router, s);
     RegisterEventRoutes(state_->router, s);
     RegisterFeatureRoutes(state_->router, s);

@@ -76,6 +76,7 @@ struct Services {
     core::PredictionPool* pool = nullptr;
     std::function<void(const std::string&, const nlohmann::json&)> validate_model;
     std::unique_ptr<class ServingResolver> resolver;
+    std::unique_ptr<class ModelService> model_service;
     std::unique_ptr<HealthMonitor> health;
     Metrics metrics;
     std::atomic<bool> draining{false};

@@ -26,7 +26,9 @@ using testing::HttpResponse;
 
 class Topology {
 public:
-    Topology() {
+    /// `artifacts`: RECS_ARTIFACT_STORE of every process. With "postgres" each process has a
+    /// data folder of its own (no shared volume: members fetch artifacts from PostgreSQL).
+    explicit Topology(std::string artifacts = "fs") : artifacts_(std::move(artifacts)) {
         char tmpl[] = "/tmp/recs-pools-XXXXXX";
         data_ = mkdtemp(tmpl);
         port_ = testing::FreePort();
@@ -37,12 +39,14 @@ public:
                  {"RECS_DATA_DIR", data_},
                  {"RECS_JOB_HEARTBEAT_MS", "200"},
                  {"RECS_SCHEDULER_TICK_MS", "100"},
-                 {"RECS_LOG_LEVEL", "warn"}};
-        auto env = base_;
+                 {"RECS_LOG_LEVEL", "warn"},
+                 {"RECS_ARTIFACT_STORE", artifacts_}};
+        auto env = Own(base_, "api");
         env.push_back({"RECS_HTTP_PORT", std::to_string(port_)});
         env.push_back({"RECS_HTTP_HOST", "127.0.0.1"});
         api_ = testing::SpawnRecsplane({"api"}, env, data_ + "-api.log");
-        scheduler_ = testing::SpawnRecsplane({"scheduler"}, base_, data_ + "-scheduler.log");
+        scheduler_ = testing::SpawnRecsplane({"scheduler"}, Own(base_, "scheduler"),
+                                             data_ + "-scheduler.log");
         for (int i = 0; i < 300; ++i) {
             try {
                 if (testing::Http(port_, "GET", "/v1/recs/health").status != 0) break;
@@ -58,7 +62,7 @@ public:
         std::system(("rm -rf " + data_ + " " + data_ + "-*.log").c_str());
     }
     pid_t Worker(const std::string& pool) {
-        auto env = base_;
+        auto env = Own(base_, "worker-" + std::to_string(workers_.size()));
         env.push_back({"RECS_SERVE_PORT", "0"});
         pid_t p =
             testing::SpawnRecsplane({"worker", "--pool", pool}, env,
@@ -100,6 +104,14 @@ public:
     int port() const { return port_; }
 
 private:
+    /// The environment of one process: its own data folder when artifacts are in PostgreSQL.
+    std::vector<std::pair<std::string, std::string>> Own(
+        std::vector<std::pair<std::string, std::string>> env, const std::string& name) const {
+        if (artifacts_ != "postgres") return env;
+        for (auto& [k, v] : env)
+            if (k == "RECS_DATA_DIR") v = data_ + "/" + name;
+        return env;
+    }
     static void Stop(pid_t p) {
         if (p <= 0) return;
         kill(p, SIGTERM);
@@ -107,6 +119,7 @@ private:
         testing::WaitExit(p, &st, std::chrono::seconds(20));
     }
     testing::PrivateServices svc_;
+    std::string artifacts_;
     std::string data_, admin_ = "pools-admin-key-0123456789abcdef0123456789",
                        token_ = "pools-internal-token-0123456789abcdef0123";
     int port_ = 0;
@@ -209,8 +222,9 @@ TEST(Pools, TwoPoolsInTheirOwnProcessesServeTheLoop) {
 }
 
 // Under steady load on a pool of two, one member is SIGKILLed; then a deploy and a rollback.
+// Artifacts are in PostgreSQL and no two processes share a folder.
 TEST(Pools, AMemberKilledUnderLoadAndDeploysUnderLoad) {
-    Topology t;
+    Topology t("postgres");
     t.Worker("default");
     pid_t second = t.Worker("default");
     auto [tenant, key] = Tenant(t);

@@ -59,7 +59,10 @@ inline std::pair<std::string, std::string> TrainAndDeploy(
     std::string model_id = m.value("id", "");
     auto job = srv.Json(srv.Call("POST", "/v1/recs/jobs/train", key,
                                  nlohmann::json{{"model_id", model_id}}.dump()));
-    auto done = WaitJob(srv, key, job.value("job_id", ""));
+    // Generous: on a loaded 2-core machine an EASE training of ml-latest-small (twice, with the
+    // holdout evaluation) can take minutes.
+    auto done = WaitJob(srv, key, job.value("job_id", ""), 600);
+    if (!done.contains("result") || !done["result"].is_object()) return {model_id, ""};
     std::string version_id = done["result"].value("version_id", "");
     srv.Call("POST", "/v1/recs/models/" + model_id + "/versions/" + version_id + "/deploy", key,
              "{}");

@@ -1,10 +1,10 @@
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 #include "recs/core/pool_protocol.hpp"
+#include "services/model_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -40,51 +40,14 @@ json VersionJson(const core::ModelVersion& v) {
             {"deployed_at", Opt(v.deployed_at)}};
 }
 
-void Validate(Services& s, const std::string& algorithm, const json& hp) {
-    if (!hp.is_object())
-        core::ThrowUnprocessable("'hyperparameters' must be an object", "hyperparameters");
-    if (s.validate_model) s.validate_model(algorithm, hp);
-}
-
-core::PredictionPool& Pool(Services& s) {
-    // A deploy is only accepted when a pool can load the version first (finding H5).
-    if (!s.pool)
-        throw core::Error(core::ErrorCode::kUnavailable,
-                          "no prediction pool is attached to this api process to load the version");
-    return *s.pool;
-}
-
 core::ModelDef RequireModel(Services& s, Request& req) {
-    auto m = s.models->Find(req.Tenant(), req.Param("model_id"));
-    if (!m) core::ThrowNotFound("model not found");
-    return *m;
+    return s.model_service->Require(req.Tenant(), req.Param("model_id"));
 }
 
 Response Create(Services& s, Request& req) {
-    const auto& body = core::RequireObject(req.json);
-    core::RejectUnknownFields(body,
-                              {"name", "type", "algorithm", "hyperparameters", "description"});
-    core::ModelDef def;
-    def.name = core::RequireName(body, "name", 128);
-    static const std::regex kName("[A-Za-z0-9_.-]+");
-    if (!std::regex_match(def.name, kName))
-        core::ThrowUnprocessable("'name' may contain only letters, digits, '_', '.' and '-'",
-                                 "name");
-    def.type = core::OptionalString(body, "type", 32).value_or("candidate");
-    if (def.type != "candidate") core::ThrowUnprocessable("'type' must be 'candidate'", "type");
-    def.algorithm = core::RequireString(body, "algorithm", 64);
-    def.hyperparameters = body.value("hyperparameters", json::object());
-    if (def.hyperparameters.is_null()) def.hyperparameters = json::object();
-    def.description = core::OptionalString(body, "description", 1024);
-    Validate(s, def.algorithm, def.hyperparameters);
-    try {
-        return Response::Json(201,
-                              ModelJson(s.models->Create(req.Actor(), req.Tenant(), def)).dump());
-    } catch (const core::Error& e) {
-        if (e.code() == core::ErrorCode::kConflict)
-            core::ThrowConflict("a model named '" + def.name + "' already exists", "name");
-        throw;
-    }
+    auto r = DecodeCreateModel(req.json);
+    return Response::Json(201,
+                          ModelJson(s.model_service->Create(req.Actor(), req.Tenant(), r)).dump());
 }
 
 Response List(Services& s, Request& req) {
@@ -97,24 +60,13 @@ Response Get(Services& s, Request& req) {
 
 Response Patch(Services& s, Request& req) {
     auto m = RequireModel(s, req);  // another tenant's model is 404 before any 422
-    const auto& body = core::RequireObject(req.json);
-    core::RejectUnknownFields(body, {"hyperparameters", "description", "is_default"});
-    if (body.empty()) core::ThrowUnprocessable("nothing to change");
-    std::optional<json> hp;
-    if (body.contains("hyperparameters")) {
-        hp = body["hyperparameters"];
-        Validate(s, m.algorithm, *hp);
-    }
-    auto desc = core::OptionalString(body, "description", 1024);
-    auto def = core::OptionalBool(body, "is_default");
-    auto out = s.models->Update(req.Actor(), req.Tenant(), m.id, hp, desc, def);
-    s.resolver->Invalidate(req.Tenant());
-    return Response::Json(200, ModelJson(out).dump());
+    auto r = DecodeUpdateModel(req.json);
+    return Response::Json(
+        200, ModelJson(s.model_service->Update(req.Actor(), req.Tenant(), m.id, r)).dump());
 }
 
 Response Delete(Services& s, Request& req) {
-    s.models->Delete(req.Actor(), req.Tenant(), req.Param("model_id"));
-    s.resolver->Invalidate(req.Tenant());
+    s.model_service->Delete(req.Actor(), req.Tenant(), req.Param("model_id"));
     return Response::NoContent();
 }
 
@@ -135,14 +87,6 @@ Response VersionMetrics(Services& s, Request& req) {
     return Response::Json(200, json{{"model_id", m.id}, {"versions", versions}}.dump());
 }
 
-core::ServingTarget TargetOf(const core::ModelDef& m,
-                             const core::ModelVersion& v,
-                             const std::string& pool) {
-    return core::ServingTarget{v.tenant_id,       m.name,      v.id,
-                               v.version,         m.algorithm, v.artifact_path,
-                               v.artifact_sha256, pool};
-}
-
 /// How far the load ahead of the switch got: every live member of the pool has the version
 /// when `complete`; members that joined since load it on their first request.
 json RolloutJson(const core::Rollout& r) {
@@ -153,39 +97,25 @@ json RolloutJson(const core::Rollout& r) {
             {"complete", r.complete()}};
 }
 
+json OutcomeJson(const DeployOutcome& o) {
+    auto j = VersionJson(o.version);
+    j["rollout"] = RolloutJson(o.rollout);
+    return j;
+}
+
 Response Deploy(Services& s, Request& req) {
-    auto m = RequireModel(s, req);
-    auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
-    if (!v) core::ThrowNotFound("model version not found");
-    if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
-    const auto& body = core::RequireObject(req.json);
-    core::RejectUnknownFields(body, {"pool"});
-    std::string pool = core::OptionalString(body, "pool", 64).value_or(core::kDefaultPool);
-    if (!core::IsPoolName(pool))
-        core::ThrowUnprocessable("'pool' must be 1..64 of a-z, 0-9 and '-'", "pool");
-    // Load before switching, on every live member of the pool, so that the first request on
-    // the new version is not slow and a broken artifact never becomes the serving one.
-    auto rollout = Pool(s).Preload(TargetOf(m, *v, pool));
-    auto out = s.models->Deploy(req.Actor(), req.Tenant(), m.id, v->id, pool);
-    s.resolver->Invalidate(req.Tenant());
-    auto j = VersionJson(out);
-    j["rollout"] = RolloutJson(rollout);
-    return Response::Json(200, j.dump());
+    auto m = RequireModel(s, req);  // another tenant's model is 404 before any 422
+    auto r = DecodeDeploy(req.json);
+    return Response::Json(200, OutcomeJson(s.model_service->Deploy(req.Actor(), req.Tenant(), m.id,
+                                                                   req.Param("version_id"), r))
+                                   .dump());
 }
 
 Response Rollback(Services& s, Request& req) {
-    auto m = RequireModel(s, req);
-    auto v = s.models->FindVersion(req.Tenant(), m.id, req.Param("version_id"));
-    if (!v) core::ThrowNotFound("model version not found");
-    core::Rollout rollout;
-    auto out = s.models->Rollback(req.Actor(), req.Tenant(), m.id, v->id,
-                                  [&](const core::ModelVersion& target, const std::string& pool) {
-                                      rollout = Pool(s).Preload(TargetOf(m, target, pool));
-                                  });
-    s.resolver->Invalidate(req.Tenant());
-    auto j = VersionJson(out);
-    j["rollout"] = RolloutJson(rollout);
-    return Response::Json(200, j.dump());
+    return Response::Json(
+        200, OutcomeJson(s.model_service->Rollback(req.Actor(), req.Tenant(), req.Param("model_id"),
+                                                   req.Param("version_id")))
+                 .dump());
 }
 
 }  // namespace
