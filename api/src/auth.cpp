@@ -148,8 +148,8 @@ core::Principal Authenticator::Authenticate(const Request& req,
         p.platform_admin = true;
         p.key_id = "admin";
         p.key_prefix = "admin";
-        if (mode == AuthMode::kTenant) {
-            const std::string* tid = req.Header("x-tenant-id");
+        const std::string* tid = req.Header("x-tenant-id");
+        if (mode == AuthMode::kTenant || (mode == AuthMode::kPlatformOrTenant && tid)) {
             if (!tid || tid->empty())
                 throw Error(ErrorCode::kUnprocessable,
                             "the platform admin key acts on a tenant through the X-Tenant-ID "

@@ -206,9 +206,24 @@ TEST(Pools, TwoPoolsInTheirOwnProcessesServeTheLoop) {
                      R"({"user_id":"u0","model":"red-model","candidates":[{"item_id":"a1"}]})")
                   .status,
               200);
+    // Pools are platform-wide: the admin key alone reads them too.
+    auto listed = t.Call("GET", "/v1/recs/pools", t.admin());
+    EXPECT_EQ(listed.status, 200) << listed.body;
     // A pool with no live member answers 503 with Retry-After at once, never a hang.
     t.Kill(blue);
     ASSERT_TRUE(t.WaitMembers(key, "blue", 0));
+    // Health tells the pools as they are: blue is down (the api stays ready: events and the
+    // other pools still work), default is up with its two members.
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; ++i) {
+        auto h = json::parse(t.Call("GET", "/v1/recs/health", "").body, nullptr, false);
+        const auto pools = h.is_object() ? h["checks"]["workers"]["pools"] : json();
+        seen = pools.is_object() && pools.value("blue", json::object()).value("status", "") ==
+                                        "down" &&
+               pools.value("default", json::object()).value("status", "") == "up";
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(seen) << "health does not report the pools as they are";
     auto start = Clock::now();
     auto none = t.Call("POST", "/v1/recs/predict", key, R"({"user_id":"u0","model":"blue-model"})");
     auto took = Clock::now() - start;

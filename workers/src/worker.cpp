@@ -126,7 +126,10 @@ void Worker::Announce(bool leaving) {
     core::PoolMember m;
     m.id = member_id_;
     m.pool = pool_name_;
-    m.address = config_.serve_address + ":" + std::to_string(serve_port_);
+    // An IPv6 host (a pod IP on an IPv6 cluster) is bracketed, as URLs need it.
+    const auto& host = config_.serve_address;
+    bool v6 = host.find(':') != std::string::npos && host.front() != '[';
+    m.address = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(serve_port_);
     m.loaded = pool_->LoadedVersions();
     m.inflight = server_->inflight();
     std::tie(m.p50_ms, m.p99_ms) = server_->LatencyP50P99();

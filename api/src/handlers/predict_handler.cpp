@@ -261,7 +261,7 @@ void RegisterPredictRoutes(Router& router, Services& s) {
     add("POST", "/v1/recs/batch/predict", Batch, BodyKind::kJson);
     router.Add({.method = "GET",
                 .path = "/v1/recs/pools",
-                .auth = t,
+                .auth = AuthMode::kPlatformOrTenant,
                 .scope = core::Scope::kModelsRead,
                 .handler = [&s](Request&) {
                     auto status = Pool(s).Status();

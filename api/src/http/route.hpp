@@ -71,6 +71,9 @@ enum class AuthMode {
     kNone,           ///< health, metrics
     kPlatformAdmin,  ///< only RECS_ADMIN_KEY
     kTenant,         ///< a tenant key with the scope, or the admin key with X-Tenant-ID
+    /// Platform-wide reads: the admin key alone (X-Tenant-ID optional), or a tenant key with
+    /// the scope.
+    kPlatformOrTenant,
 };
 
 /// What a route's body is; the adapter decodes it (api/src/http/decode.hpp) before the handler.
