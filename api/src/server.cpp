@@ -23,6 +23,7 @@
 #include "recs/store/tenant_store.hpp"
 #include "services.hpp"
 #include "services/model_service.hpp"
+#include "services/predict_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -524,6 +525,7 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.model_service = std::make_unique<ModelService>(
         *s.models, s.pool, s.validate_model,
         [r = s.resolver.get()](const core::TenantId& t) { r->Invalidate(t); });
+    s.predict_service = std::make_unique<PredictService>(*s.resolver, *s.features, s.pool);
     RegisterKeyRoutes(state_->router, s);
     RegisterEventRoutes(state_->router, s);
     RegisterFeatureRoutes(state_->router, s);

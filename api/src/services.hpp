@@ -77,6 +77,7 @@ struct Services {
     std::function<void(const std::string&, const nlohmann::json&)> validate_model;
     std::unique_ptr<class ServingResolver> resolver;
     std::unique_ptr<class ModelService> model_service;
+    std::unique_ptr<class PredictService> predict_service;
     std::unique_ptr<HealthMonitor> health;
     Metrics metrics;
     std::atomic<bool> draining{false};

@@ -9,15 +9,13 @@
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 #include "recs/core/text.hpp"
+#include "services/predict_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
 namespace {
 
 using nlohmann::json;
-constexpr size_t kMaxIds = 10000;
-/// The most items a filtered predict ranks and looks up features for.
-constexpr size_t kMaxFilterSlate = 5000;
 /// The most items a batch may ask for in all (sum of its requests' limits).
 constexpr size_t kMaxBatchItems = 20000;
 
@@ -27,101 +25,20 @@ std::string NowIso() {
                                      .count());
 }
 
-std::vector<std::string> IdList(const json& body, const std::string& field) {
-    std::vector<std::string> out;
-    auto it = body.find(field);
-    if (it == body.end() || it->is_null()) return out;
-    if (!it->is_array()) core::ThrowUnprocessable("'" + field + "' must be an array", field);
-    if (it->size() > kMaxIds)
-        core::ThrowUnprocessable("'" + field + "' has more than 10000 ids", field);
-    for (size_t i = 0; i < it->size(); ++i) {
-        const auto& v = (*it)[i];
-        std::string f = field + "[" + std::to_string(i) + "]";
-        if (v.is_string()) {
-            core::CheckIdText(v.get_ref<const std::string&>(), f, core::kMaxIdBytes);
-            out.push_back(v.get<std::string>());
-        } else if (v.is_number_integer()) {
-            out.push_back(v.dump());
-        } else {
-            core::ThrowUnprocessable(f + " must be a non-empty string or an integer", f);
-        }
-    }
-    return out;
-}
-
-core::PredictionPool& Pool(Services& s) {
-    if (!s.pool)
-        throw core::Error(core::ErrorCode::kUnavailable,
-                          "no prediction pool is attached to this api process");
-    return *s.pool;
-}
+core::PredictionPool& Pool(Services& s) { return s.predict_service->pool(); }
 
 std::string ModelLabel(const core::ServingTarget& t) {
     return t.model_name + "@v" + std::to_string(t.version);
 }
 
-/// One prediction: validates `body`, resolves the model, ranks, applies filters.
+/// One prediction: decodes `body`, and answers what the service ranked.
 json PredictOne(Services& s,
                 const core::TenantId& tenant,
                 const json& body,
                 const std::string& request_id) {
-    core::RequireObject(body);
-    core::RejectUnknownFields(
-        body, {"user_id", "limit", "candidate_ids", "exclude_ids", "filters", "exclude_seen",
-               "model", "return_scores", "explain", "context"});
-    core::RankRequest rr;
-    rr.user_id = core::RequireId(body, "user_id");
-    rr.limit = static_cast<size_t>(core::OptionalInt(body, "limit", 1, 500).value_or(10));
-    if (body.contains("candidate_ids") && !body["candidate_ids"].is_null())
-        rr.candidate_ids = IdList(body, "candidate_ids");
-    for (auto& id : IdList(body, "exclude_ids")) rr.exclude_ids.insert(std::move(id));
-    rr.exclude_seen = core::OptionalBool(body, "exclude_seen").value_or(true);
-    bool scores = core::OptionalBool(body, "return_scores").value_or(true);
-    bool explain = core::OptionalBool(body, "explain").value_or(false);
-    auto ctx = body.find("context");
-    if (ctx != body.end() && !ctx->is_null() && !ctx->is_object())
-        core::ThrowUnprocessable("'context' must be an object", "context");
-    if (ctx != body.end() && core::JsonSize(*ctx) > 16 * 1024)
-        core::ThrowUnprocessable("'context' is larger than 16 KiB", "context");
-    json filters;
-    if (body.contains("filters") && !body["filters"].is_null()) {
-        filters = body["filters"];
-        core::ValidateFilters(filters);
-    }
-    auto target =
-        s.resolver->Resolve(tenant, core::OptionalString(body, "model", 200).value_or(""));
-
-    core::RankResult result;
-    if (filters.is_null() || filters.empty()) {
-        result = Pool(s).Rank(target, rr);
-    } else {
-        // Rank a wide slate, keep what passes the item-feature filters; widen once if short.
-        // Both passes are bounded (finding H3: the second pass used to rank and fetch the
-        // features of the whole catalogue): a filter that keeps fewer than `limit` of the
-        // best kMaxFilterSlate items returns fewer items.
-        size_t wanted = rr.limit;
-        size_t first = std::min(std::max<size_t>(wanted * 20, 500), kMaxFilterSlate);
-        std::vector<size_t> passes = {first};
-        if (first < kMaxFilterSlate) passes.push_back(kMaxFilterSlate);
-        for (size_t wide : passes) {
-            rr.limit = wide;
-            auto slate = Pool(s).Rank(target, rr);
-            std::vector<std::string> ids;
-            for (auto& it : slate.items) ids.push_back(it.item_id);
-            std::unordered_map<std::string, json> feats;
-            for (auto& [id, f] : s.features->FindItems(tenant, ids)) feats[id] = std::move(f);
-            result.cold_start = slate.cold_start;
-            result.items.clear();
-            for (auto& it : slate.items) {
-                auto f = feats.find(it.item_id);
-                if (f != feats.end() && core::MatchesFilters(f->second, filters)) {
-                    result.items.push_back(std::move(it));
-                    if (result.items.size() == wanted) break;
-                }
-            }
-            if (result.items.size() == wanted || slate.items.size() < wide) break;
-        }
-    }
+    auto r = DecodePredict(body);
+    auto [target, result] = s.predict_service->Predict(tenant, r);
+    bool scores = r.return_scores, explain = r.explain;
     json items = json::array();
     for (const auto& it : result.items) {
         json j = {{"item_id", it.item_id}, {"reason", it.reason}};

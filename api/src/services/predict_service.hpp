@@ -1,0 +1,58 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "recs/core/prediction_pool.hpp"
+#include "recs/core/tenancy.hpp"
+
+namespace recs::store {
+class FeatureRepository;
+}
+
+namespace recs::api {
+
+class ServingResolver;
+
+/// A predict request, decoded once at the edge (POST /predict, GET /users/{id}, and each item
+/// of POST /batch/predict). DecodePredict throws core::Error(kUnprocessable) naming the field.
+struct PredictRequest {
+    core::RankRequest rank;  ///< user, limit, candidates, exclusions
+    nlohmann::json filters;  ///< item-feature filters (null: none), validated
+    std::string model;       ///< "" = the tenant's default model
+    bool return_scores = true;
+    bool explain = false;
+};
+
+PredictRequest DecodePredict(const nlohmann::json& body);
+
+/// What a prediction served: the version that ranked, and its ranking.
+struct PredictOutcome {
+    core::ServingTarget target;
+    core::RankResult result;
+};
+
+/// The rules of predictions above the pool: which version serves (the resolver), and the
+/// item-feature filters, applied to a bounded slate (finding H3: a filter never ranks or
+/// fetches the features of the whole catalogue; a filter that keeps fewer than `limit` of the
+/// best kMaxFilterSlate items returns fewer items).
+class PredictService {
+public:
+    static constexpr size_t kMaxFilterSlate = 5000;
+
+    /// `pool` may be null (no pool attached: predictions answer 503).
+    PredictService(ServingResolver& resolver,
+                   store::FeatureRepository& features,
+                   core::PredictionPool* pool);
+
+    PredictOutcome Predict(const core::TenantId& tenant, const PredictRequest& request);
+
+    core::PredictionPool& pool();
+
+private:
+    ServingResolver& resolver_;
+    store::FeatureRepository& features_;
+    core::PredictionPool* pool_;
+};
+
+}  // namespace recs::api
