@@ -218,8 +218,8 @@ TEST(Pools, TwoPoolsInTheirOwnProcessesServeTheLoop) {
     for (int i = 0; i < 100 && !seen; ++i) {
         auto h = json::parse(t.Call("GET", "/v1/recs/health", "").body, nullptr, false);
         const auto pools = h.is_object() ? h["checks"]["workers"]["pools"] : json();
-        seen = pools.is_object() && pools.value("blue", json::object()).value("status", "") ==
-                                        "down" &&
+        seen = pools.is_object() &&
+               pools.value("blue", json::object()).value("status", "") == "down" &&
                pools.value("default", json::object()).value("status", "") == "up";
         if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
