@@ -62,7 +62,7 @@ inline constexpr std::string_view kInsertVersion =
 // Fencing: a version is recorded only by the worker that still holds the job's lease.
 inline constexpr std::string_view kLeaseHeld =
     "SELECT 1 FROM jobs WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2 "
-    "FOR SHARE";
+    "AND lease_expires_at > now() FOR SHARE";
 inline constexpr std::string_view kSelectArtifactPaths = "SELECT artifact_path FROM model_versions";
 inline constexpr std::string_view kLockModel =
     "SELECT id FROM models WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE";
