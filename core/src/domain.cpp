@@ -170,9 +170,62 @@ nlohmann::json EventJson(const Event& e) {
     return j;
 }
 
-bool IsTerminalJobStatus(std::string_view s) {
-    return s == job_status::kSucceeded || s == job_status::kFailed || s == job_status::kCancelled ||
-           s == job_status::kDead;
+std::string_view VersionStatusName(VersionStatus s) {
+    switch (s) {
+        case VersionStatus::kReady:
+            return "ready";
+        case VersionStatus::kDeployed:
+            return "deployed";
+        case VersionStatus::kRetired:
+            return "retired";
+        case VersionStatus::kFailed:
+            return "failed";
+    }
+    return "ready";
+}
+
+std::optional<VersionStatus> ParseVersionStatus(std::string_view name) {
+    for (auto s : {VersionStatus::kReady, VersionStatus::kDeployed, VersionStatus::kRetired,
+                   VersionStatus::kFailed})
+        if (VersionStatusName(s) == name) return s;
+    return std::nullopt;
+}
+
+std::string_view JobStatusName(JobStatus s) {
+    switch (s) {
+        case JobStatus::kQueued:
+            return "queued";
+        case JobStatus::kRunning:
+            return "running";
+        case JobStatus::kSucceeded:
+            return "succeeded";
+        case JobStatus::kFailed:
+            return "failed";
+        case JobStatus::kCancelled:
+            return "cancelled";
+        case JobStatus::kDead:
+            return "dead";
+    }
+    return "queued";
+}
+
+std::optional<JobStatus> ParseJobStatus(std::string_view name) {
+    for (auto s : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kSucceeded,
+                   JobStatus::kFailed, JobStatus::kCancelled, JobStatus::kDead})
+        if (JobStatusName(s) == name) return s;
+    return std::nullopt;
+}
+
+std::string_view JobKindName(JobKind) { return "train"; }
+
+std::optional<JobKind> ParseJobKind(std::string_view name) {
+    if (name == "train") return JobKind::kTrain;
+    return std::nullopt;
+}
+
+bool IsTerminal(JobStatus s) {
+    return s == JobStatus::kSucceeded || s == JobStatus::kFailed || s == JobStatus::kCancelled ||
+           s == JobStatus::kDead;
 }
 
 nlohmann::json JobJson(const Job& j) {

@@ -66,7 +66,7 @@ core::TenantId ContractTest::NewTenant(const std::string& name) {
 core::Job ContractTest::NewJob(const core::TenantId& tenant,
                                int max_attempts,
                                const nlohmann::json& payload) {
-    return jobs().Create(tenant, "train", payload, max_attempts, std::nullopt);
+    return jobs().Create(tenant, core::JobKind::kTrain, payload, max_attempts, std::nullopt);
 }
 
 core::Job ContractTest::LeasedJob(const core::TenantId& tenant,

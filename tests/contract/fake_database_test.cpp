@@ -27,7 +27,7 @@ struct FakeDatabaseTest : ::testing::Test {
 
 TEST_F(FakeDatabaseTest, AdvanceExpiresLongLeasesAndBackoffsWithoutWaiting) {
     auto t = NewTenant("a");
-    auto job = s.jobs->Create(t, "train", json::object(), 3, std::nullopt);
+    auto job = s.jobs->Create(t, core::JobKind::kTrain, json::object(), 3, std::nullopt);
     ASSERT_TRUE(s.jobs->Lease(job.id, "w1", 10 * kMinute));
     s.db->Advance(9 * kMinute);
     EXPECT_EQ(s.jobs->ReapExpired(core::Backoff{}), 0);
@@ -43,12 +43,14 @@ TEST_F(FakeDatabaseTest, SetClockReplacesTheTimeAndTimestampsFollowIt) {
     auto t = s.tenants->Create(actor, "a");
     EXPECT_EQ(t.created_at, "2024-05-01T10:00:00.000Z");
     s.db->Advance(1500);
-    auto job = s.jobs->Create(core::TenantId{t.id}, "train", json::object(), 3, std::nullopt);
+    auto job = s.jobs->Create(core::TenantId{t.id}, core::JobKind::kTrain, json::object(), 3,
+                              std::nullopt);
     EXPECT_EQ(job.created_at, "2024-05-01T10:00:01.500Z");
     // A stopped clock still orders operations: each sees a later instant (by a microsecond), so
     // what happened first stays first.
     EXPECT_EQ(s.db->NowMs(), int64_t{1714557601500});
-    auto later = s.jobs->Create(core::TenantId{t.id}, "train", json::object(), 3, std::nullopt);
+    auto later = s.jobs->Create(core::TenantId{t.id}, core::JobKind::kTrain, json::object(), 3,
+                                std::nullopt);
     EXPECT_EQ(later.created_at, "2024-05-01T10:00:01.500Z");
     auto page = s.jobs->List(core::TenantId{t.id}, PageRequest{}, std::nullopt, std::nullopt);
     ASSERT_EQ(page.items.size(), 2u);

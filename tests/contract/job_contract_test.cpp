@@ -27,7 +27,7 @@ RECS_CONTRACT_SIDES(JobContract);
 
 TEST_P(JobContract, CreateAndFind) {
     auto t = NewTenant("a");
-    auto j = jobs().Create(t, "train", {{"model_id", "m1"}}, 4, std::nullopt);
+    auto j = jobs().Create(t, core::JobKind::kTrain, {{"model_id", "m1"}}, 4, std::nullopt);
     EXPECT_TRUE(core::IsUuid(j.id));
     EXPECT_EQ(j.tenant_id, t.value);
     EXPECT_EQ(j.kind, "train");
@@ -51,24 +51,26 @@ TEST_P(JobContract, CreateAndFind) {
     EXPECT_EQ(jobs().Find(t, Upper(j.id))->id, j.id);
     EXPECT_FALSE(jobs().Find(t, "not-a-uuid"));
     EXPECT_FALSE(jobs().Find(t, core::RandomUuid()));
-    EXPECT_CODE(
-        jobs().Create(core::TenantId{core::RandomUuid()}, "train", json::object(), 3, std::nullopt),
-        kNotFound);
+    EXPECT_CODE(jobs().Create(core::TenantId{core::RandomUuid()}, core::JobKind::kTrain,
+                              json::object(), 3, std::nullopt),
+                kNotFound);
 }
 
 TEST_P(JobContract, AnIdempotencyKeyReturnsTheFirstJob) {
     auto a = NewTenant("a");
     auto b = NewTenant("b");
     json p = {{"model_id", "m1"}};
-    auto first = jobs().Create(a, "train", p, 3, std::string("key-1"));
-    auto again = jobs().Create(a, "train", p, 5, std::string("key-1"));
+    auto first = jobs().Create(a, core::JobKind::kTrain, p, 3, std::string("key-1"));
+    auto again = jobs().Create(a, core::JobKind::kTrain, p, 5, std::string("key-1"));
     EXPECT_EQ(again.id, first.id);
     EXPECT_EQ(again.max_attempts, 3);  // the first job, as it was made
-    EXPECT_CODE(jobs().Create(a, "train", {{"model_id", "m2"}}, 3, std::string("key-1")),
-                kUnprocessable);
-    EXPECT_NE(jobs().Create(b, "train", p, 3, std::string("key-1")).id, first.id);  // per tenant
-    EXPECT_NE(jobs().Create(a, "train", p, 3, std::string("key-2")).id, first.id);
-    EXPECT_NE(jobs().Create(a, "train", p, 3, std::nullopt).id, first.id);
+    EXPECT_CODE(
+        jobs().Create(a, core::JobKind::kTrain, {{"model_id", "m2"}}, 3, std::string("key-1")),
+        kUnprocessable);
+    EXPECT_NE(jobs().Create(b, core::JobKind::kTrain, p, 3, std::string("key-1")).id,
+              first.id);  // per tenant
+    EXPECT_NE(jobs().Create(a, core::JobKind::kTrain, p, 3, std::string("key-2")).id, first.id);
+    EXPECT_NE(jobs().Create(a, core::JobKind::kTrain, p, 3, std::nullopt).id, first.id);
     EXPECT_EQ(jobs().List(a, PageRequest{}, std::nullopt, std::nullopt).items.size(), 3u);
 }
 
@@ -76,21 +78,23 @@ TEST_P(JobContract, ListFiltersByStatusAndKindAndPages) {
     auto t = NewTenant("a");
     auto j1 = NewJob(t);
     auto j2 = LeasedJob(t, "w1", 30000);
-    auto j3 = jobs().Create(t, "evaluate", json::object(), 3, std::nullopt);
+    auto j3 = NewJob(t);
     auto j4 = NewJob(t);
     jobs().Cancel(t, j4.id);
-    auto ids = [&](const std::optional<std::string>& status,
-                   const std::optional<std::string>& kind) {
+    using core::JobKind;
+    using core::JobStatus;
+    auto ids = [&](const std::optional<JobStatus>& status, const std::optional<JobKind>& kind) {
         return Ids(jobs().List(t, PageRequest{}, status, kind).items);
     };
     EXPECT_EQ(ids(std::nullopt, std::nullopt),
               (std::vector<std::string>{j1.id, j2.id, j3.id, j4.id}));
-    EXPECT_EQ(ids("queued", std::nullopt), (std::vector<std::string>{j1.id, j3.id}));
-    EXPECT_EQ(ids("running", std::nullopt), (std::vector<std::string>{j2.id}));
-    EXPECT_EQ(ids("cancelled", std::nullopt), (std::vector<std::string>{j4.id}));
-    EXPECT_EQ(ids(std::nullopt, "train"), (std::vector<std::string>{j1.id, j2.id, j4.id}));
-    EXPECT_EQ(ids("queued", "train"), (std::vector<std::string>{j1.id}));
-    EXPECT_TRUE(ids("dead", std::nullopt).empty());
+    EXPECT_EQ(ids(JobStatus::kQueued, std::nullopt), (std::vector<std::string>{j1.id, j3.id}));
+    EXPECT_EQ(ids(JobStatus::kRunning, std::nullopt), (std::vector<std::string>{j2.id}));
+    EXPECT_EQ(ids(JobStatus::kCancelled, std::nullopt), (std::vector<std::string>{j4.id}));
+    EXPECT_EQ(ids(std::nullopt, JobKind::kTrain),
+              (std::vector<std::string>{j1.id, j2.id, j3.id, j4.id}));
+    EXPECT_EQ(ids(JobStatus::kQueued, JobKind::kTrain), (std::vector<std::string>{j1.id, j3.id}));
+    EXPECT_TRUE(ids(JobStatus::kDead, std::nullopt).empty());
     std::vector<size_t> sizes;
     std::vector<bool> cursors;
     auto all = AllPages<core::Job>(

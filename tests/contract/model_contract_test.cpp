@@ -26,7 +26,7 @@ protected:
     }
     std::string Status(const core::TenantId& t, const core::ModelVersion& v) {
         auto found = models().FindVersion(t, v.model_id, v.id);
-        return found ? found->status : "<none>";
+        return found ? std::string(core::VersionStatusName(found->status)) : "<none>";
     }
 };
 RECS_CONTRACT_SIDES(ModelContract);
@@ -270,7 +270,7 @@ TEST_P(ModelContract, RollbackReturnsToThePreviousDeploymentsVersionAndPool) {
                                [&](const core::ModelVersion& v, const std::string& pool) {
                                    ++calls;
                                    seen_version = v.id;
-                                   seen_status = v.status;
+                                   seen_status = core::VersionStatusName(v.status);
                                    seen_pool = pool;
                                });
     EXPECT_EQ(calls, 1);

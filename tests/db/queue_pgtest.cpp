@@ -37,7 +37,8 @@ protected:
     PgPool& pool() { return TestDatabase::Get().pool(); }
     std::string Q(const std::string& sql) { return QueryForTesting(pool(), sql).at(0); }
     core::Job Leased(int max_attempts = 3) {
-        auto job = jobs_->Create(tenant_, "train", json{{"model_id", "x"}}, max_attempts, {});
+        auto job = jobs_->Create(tenant_, core::JobKind::kTrain, json{{"model_id", "x"}},
+                                 max_attempts, {});
         auto l = jobs_->Lease(job.id, "w1", 30000);
         EXPECT_TRUE(l);
         return *l;
@@ -94,7 +95,7 @@ TEST_F(QueueTest, VersionsAreFencedByTheLease) {
     def.type = "candidate";
     def.algorithm = "popularity";
     auto model = models_->Create(actor_, tenant_, def);
-    auto job = jobs_->Create(tenant_, "train", json{{"model_id", model.id}}, 3, {});
+    auto job = jobs_->Create(tenant_, core::JobKind::kTrain, json{{"model_id", model.id}}, 3, {});
     ASSERT_TRUE(jobs_->Lease(job.id, "w1", 30000));
     core::ModelVersion v;
     v.model_id = model.id;

@@ -224,13 +224,14 @@ void Worker::Run(const std::string& job_id) {
     };
     try {
         nlohmann::json result;
-        if (job->kind == core::kJobTrain) {
+        if (job->kind == core::JobKind::kTrain) {
             TrainDeps deps{events_, models_, artifacts_,
                            static_cast<size_t>(config_.train_memory_mb) << 20, owner_};
             result = RunTrainJob(
                 *job, deps, [&](double p) { progress = p; }, &cancel);
         } else {
-            throw core::Error(core::ErrorCode::kUnprocessable, "unknown job kind " + job->kind);
+            throw core::Error(core::ErrorCode::kUnprocessable,
+                              "unknown job kind " + std::string(core::JobKindName(job->kind)));
         }
         finish();
         Settle("succeed", job->id, [&] { jobs_->Succeed(job->id, owner_, result); });

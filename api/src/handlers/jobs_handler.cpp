@@ -43,19 +43,23 @@ Response Train(Services& s, Request& req) {
                                      "Idempotency-Key");
         idem = *k;
     }
-    auto job = s.jobs->Create(req.Tenant(), std::string(core::kJobTrain), payload,
+    auto job = s.jobs->Create(req.Tenant(), core::JobKind::kTrain, payload,
                               s.config.job_max_attempts, idem);
     return Response::Json(202, json{{"job_id", job.id}, {"status", job.status}}.dump());
 }
 
 Response List(Services& s, Request& req) {
-    auto status = req.Query("status");
-    if (status && *status != "queued" && *status != "running" && *status != "succeeded" &&
-        *status != "failed" && *status != "cancelled" && *status != "dead")
-        core::ThrowUnprocessable("unknown status '" + *status + "'", "status");
-    auto kind = req.Query("kind");
-    if (kind && *kind != core::kJobTrain)
-        core::ThrowUnprocessable("unknown kind '" + *kind + "'", "kind");
+    // Decoded at the edge into the enums; an unknown name is a 422 naming the parameter.
+    std::optional<core::JobStatus> status;
+    if (auto q = req.Query("status")) {
+        status = core::ParseJobStatus(*q);
+        if (!status) core::ThrowUnprocessable("unknown status '" + *q + "'", "status");
+    }
+    std::optional<core::JobKind> kind;
+    if (auto q = req.Query("kind")) {
+        kind = core::ParseJobKind(*q);
+        if (!kind) core::ThrowUnprocessable("unknown kind '" + *q + "'", "kind");
+    }
     return Response::Json(
         200, PageJson(s.jobs->List(req.Tenant(), ParsePage(req), status, kind), core::JobJson));
 }

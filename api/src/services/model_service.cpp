@@ -137,7 +137,8 @@ DeployOutcome ModelService::Deploy(const core::Actor& actor,
     auto m = Require(tenant, model_id);
     auto v = models_.FindVersion(tenant, m.id, version_id);
     if (!v) core::ThrowNotFound("model version not found");
-    if (v->status == "failed") core::ThrowConflict("a failed version cannot be deployed");
+    if (v->status == core::VersionStatus::kFailed)
+        core::ThrowConflict("a failed version cannot be deployed");
     // Load before switching, on every live member of the pool.
     DeployOutcome out;
     out.rollout = Pool().Preload(TargetOf(m, *v, r.pool));

@@ -28,7 +28,7 @@ public:
         : db_(std::move(db)), s_(db_->state()) {}
 
     core::Job Create(const core::TenantId& tenant,
-                     const std::string& kind,
+                     core::JobKind kind,
                      const json& payload,
                      int max_attempts,
                      const std::optional<std::string>& idem) override {
@@ -51,7 +51,7 @@ public:
         row.j.id = core::RandomUuid();
         row.j.tenant_id = t;
         row.j.kind = kind;
-        row.j.status = "queued";
+        row.j.status = core::JobStatus::kQueued;
         row.j.payload = payload;
         row.j.max_attempts = max_attempts;
         row.j.created_at = Ts(now);
@@ -73,8 +73,8 @@ public:
 
     Page<core::Job> List(const core::TenantId& tenant,
                          const PageRequest& page,
-                         const std::optional<std::string>& status,
-                         const std::optional<std::string>& kind) override {
+                         const std::optional<core::JobStatus>& status,
+                         const std::optional<core::JobKind>& kind) override {
         int64_t after = fake::StartSeq(page);
         s_.Enter("jobs.list");
         std::string t = UuidParam(tenant.value);
@@ -96,10 +96,11 @@ public:
         auto* r = Job(t, Lower(id));
         if (!r) core::ThrowNotFound("job not found");
         if (r->j.status == "queued") {
-            r->j.status = "cancelled";
+            r->j.status = core::JobStatus::kCancelled;
             r->j.finished_at = Ts(s_.NowUs());
         } else if (r->j.status != "running") {
-            core::ThrowConflict("the job already finished (" + r->j.status + ")");
+            core::ThrowConflict("the job already finished (" +
+                                std::string(core::JobStatusName(r->j.status)) + ")");
         }
         r->j.cancel_requested = true;
         return r->j;
@@ -114,8 +115,8 @@ public:
         if (!r) core::ThrowNotFound("job not found");
         if (r->j.status != "dead" && r->j.status != "failed")
             core::ThrowConflict("only a dead or failed job can be retried (this one is " +
-                                r->j.status + ")");
-        r->j.status = "queued";
+                                std::string(core::JobStatusName(r->j.status)) + ")");
+        r->j.status = core::JobStatus::kQueued;
         r->j.attempts = 0;
         r->j.error.reset();
         r->j.result = json();
@@ -163,7 +164,7 @@ public:
         if (!r || r->j.status != "queued" || r->j.cancel_requested || r->run_after_us > now ||
             !TenantActive(r->j.tenant_id))
             return std::nullopt;
-        r->j.status = "running";
+        r->j.status = core::JobStatus::kRunning;
         r->j.attempts += 1;
         r->lease_owner = owner;
         r->lease_expires_us = now + lease_ms * 1000;
@@ -197,7 +198,7 @@ public:
         std::lock_guard lock(s_.mu);
         auto* r = Held(jid, owner);
         if (!r) return;
-        r->j.status = "succeeded";
+        r->j.status = core::JobStatus::kSucceeded;
         r->j.progress = 1;
         r->j.result = result;
         r->j.error.reset();
@@ -220,13 +221,13 @@ public:
         ClearLease(*r);
         bool terminal = true;
         if (r->j.cancel_requested)
-            r->j.status = "cancelled";
+            r->j.status = core::JobStatus::kCancelled;
         else if (!retryable)
-            r->j.status = "failed";
+            r->j.status = core::JobStatus::kFailed;
         else if (r->j.attempts >= r->j.max_attempts)
-            r->j.status = "dead";
+            r->j.status = core::JobStatus::kDead;
         else
-            r->j.status = "queued", terminal = false;
+            r->j.status = core::JobStatus::kQueued, terminal = false;
         r->run_after_us = now + BackoffUs(r->j.attempts, backoff);
         r->pushed_us.reset();
         if (terminal)
@@ -241,7 +242,7 @@ public:
         std::lock_guard lock(s_.mu);
         auto* r = Held(jid, owner);
         if (!r) return;
-        r->j.status = "cancelled";
+        r->j.status = core::JobStatus::kCancelled;
         r->j.finished_at = Ts(s_.NowUs());
         ClearLease(*r);
     }
@@ -254,10 +255,10 @@ public:
         if (!r) return;
         int64_t now = s_.NowUs();
         if (r->j.cancel_requested) {
-            r->j.status = "cancelled";
+            r->j.status = core::JobStatus::kCancelled;
             r->j.finished_at = Ts(now);
         } else {
-            r->j.status = "queued";
+            r->j.status = core::JobStatus::kQueued;
             r->j.finished_at.reset();
         }
         r->j.attempts = std::max(r->j.attempts - 1, 0);
@@ -285,11 +286,11 @@ public:
             if (!r->j.error) r->j.error = "lease expired: the worker stopped heart-beating";
             bool terminal = true;
             if (r->j.cancel_requested)
-                r->j.status = "cancelled";
+                r->j.status = core::JobStatus::kCancelled;
             else if (r->j.attempts >= r->j.max_attempts)
-                r->j.status = "dead";
+                r->j.status = core::JobStatus::kDead;
             else
-                r->j.status = "queued", terminal = false;
+                r->j.status = core::JobStatus::kQueued, terminal = false;
             r->run_after_us = now + BackoffUs(r->j.attempts, backoff);
             if (terminal)
                 r->j.finished_at = Ts(now);

@@ -207,7 +207,7 @@ public:
         out.model_id = m;
         out.tenant_id = t;
         out.version = next;
-        out.status = "ready";
+        out.status = core::VersionStatus::kReady;
         out.metrics = v.metrics;
         out.artifact_path = v.artifact_path;
         out.artifact_bytes = v.artifact_bytes;
@@ -306,10 +306,11 @@ private:
     }
     void Retire(const std::string& t, const std::string& version_id) {
         auto* r = s_.versions.Find(version_id);
-        if (r && r->v.tenant_id == t && r->v.status == "deployed") r->v.status = "retired";
+        if (r && r->v.tenant_id == t && r->v.status == "deployed")
+            r->v.status = core::VersionStatus::kRetired;
     }
     void MarkDeployed(fake::VersionRow& v) {
-        v.v.status = "deployed";
+        v.v.status = core::VersionStatus::kDeployed;
         v.v.deployed_at = Ts(s_.NowUs());
     }
 

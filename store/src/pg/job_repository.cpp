@@ -16,8 +16,9 @@ core::Job RowToJob(const pqxx::row& r) {
     core::Job j;
     j.id = r[1].as<std::string>();
     j.tenant_id = r[2].as<std::string>();
-    j.kind = r[3].as<std::string>();
-    j.status = r[4].as<std::string>();
+    // CHECK constraints keep both columns to the names the enums know.
+    j.kind = core::ParseJobKind(r[3].as<std::string>()).value_or(core::JobKind::kTrain);
+    j.status = core::ParseJobStatus(r[4].as<std::string>()).value_or(core::JobStatus::kQueued);
     j.payload = json::parse(r[5].as<std::string>());
     j.progress = r[6].as<double>();
     j.attempts = r[7].as<int>();
@@ -36,10 +37,11 @@ public:
     explicit PgJobRepository(PgPool& pool) : pool_(pool) {}
 
     core::Job Create(const core::TenantId& tenant,
-                     const std::string& kind,
+                     core::JobKind kind_enum,
                      const json& payload,
                      int max_attempts,
                      const std::optional<std::string>& idem) override {
+        const std::string kind(core::JobKindName(kind_enum));
         std::optional<core::Job> out;
         WithTransaction(pool_, "jobs.create", [&](pqxx::work& tx) {
             auto r = tx.exec_params(SqlCat({q::kInsertJob, q::kJobColumns}), tenant.value, kind,
@@ -74,8 +76,11 @@ public:
 
     Page<core::Job> List(const core::TenantId& tenant,
                          const PageRequest& page,
-                         const std::optional<std::string>& status,
-                         const std::optional<std::string>& kind) override {
+                         const std::optional<core::JobStatus>& status_enum,
+                         const std::optional<core::JobKind>& kind_enum) override {
+        std::optional<std::string> status, kind;
+        if (status_enum) status = std::string(core::JobStatusName(*status_enum));
+        if (kind_enum) kind = std::string(core::JobKindName(*kind_enum));
         Page<core::Job> out;
         int64_t after = page.cursor ? DecodeCursor(*page.cursor) : 0;
         WithConnection(pool_, "jobs.list", [&](pqxx::connection& c) {
@@ -99,7 +104,8 @@ public:
         // Not cancellable: unknown (or gone), or already finished.
         auto job = Find(tenant, id);
         if (!job) core::ThrowNotFound("job not found");
-        core::ThrowConflict("the job already finished (" + job->status + ")");
+        core::ThrowConflict("the job already finished (" +
+                            std::string(core::JobStatusName(job->status)) + ")");
     }
 
     core::Job Redrive(const core::TenantId& tenant, const std::string& id) override {
@@ -113,8 +119,8 @@ public:
         if (out) return *out;
         auto job = Find(tenant, id);
         if (!job) core::ThrowNotFound("job not found");
-        core::ThrowConflict("only a dead or failed job can be retried (this one is " + job->status +
-                            ")");
+        core::ThrowConflict("only a dead or failed job can be retried (this one is " +
+                            std::string(core::JobStatusName(job->status)) + ")");
     }
 
     std::vector<std::string> TakeDueForPush(int64_t repush_after_ms, int limit) override {

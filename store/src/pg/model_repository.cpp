@@ -37,7 +37,8 @@ core::ModelVersion RowToVersion(const pqxx::row& r) {
     v.model_id = r[2].as<std::string>();
     v.tenant_id = r[3].as<std::string>();
     v.version = r[4].as<int>();
-    v.status = r[5].as<std::string>();
+    v.status =
+        core::ParseVersionStatus(r[5].as<std::string>()).value_or(core::VersionStatus::kReady);
     v.metrics = json::parse(r[6].as<std::string>());
     v.artifact_path = r[7].as<std::string>();
     v.artifact_bytes = r[8].as<int64_t>();

@@ -57,13 +57,25 @@ struct ModelDef {
     std::string updated_at;
 };
 
+enum class VersionStatus : uint8_t { kReady, kDeployed, kRetired, kFailed };
+std::string_view VersionStatusName(VersionStatus s);
+std::optional<VersionStatus> ParseVersionStatus(std::string_view name);
+inline bool operator==(VersionStatus s, std::string_view name) {
+    return VersionStatusName(s) == name;
+}
+NLOHMANN_JSON_SERIALIZE_ENUM(VersionStatus,
+                             {{VersionStatus::kReady, "ready"},
+                              {VersionStatus::kDeployed, "deployed"},
+                              {VersionStatus::kRetired, "retired"},
+                              {VersionStatus::kFailed, "failed"}})
+
 /// A trained version of a model.
 struct ModelVersion {
     std::string id;
     std::string model_id;
     std::string tenant_id;
     int version = 0;
-    std::string status;  ///< ready | deployed | retired | failed
+    VersionStatus status = VersionStatus::kReady;
     nlohmann::json metrics = nlohmann::json::object();
     std::string artifact_path;
     int64_t artifact_bytes = 0;

@@ -15,27 +15,39 @@ namespace recs::core {
 /// States: queued → running → succeeded | failed (not retryable) | cancelled;
 /// running → queued again (lease expired or a retryable error, after a backoff) until
 /// max_attempts, then dead.
-namespace job_status {
-inline constexpr std::string_view kQueued = "queued";
-inline constexpr std::string_view kRunning = "running";
-inline constexpr std::string_view kSucceeded = "succeeded";
-inline constexpr std::string_view kFailed = "failed";
-inline constexpr std::string_view kCancelled = "cancelled";
-inline constexpr std::string_view kDead = "dead";
-}  // namespace job_status
+enum class JobStatus : uint8_t { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kDead };
+
+/// The wire and database name of a status ("queued", ...).
+std::string_view JobStatusName(JobStatus s);
+/// nullopt for a name that is no status.
+std::optional<JobStatus> ParseJobStatus(std::string_view name);
+/// A status compares equal to its name (tests and logs read better).
+inline bool operator==(JobStatus s, std::string_view name) { return JobStatusName(s) == name; }
+
+NLOHMANN_JSON_SERIALIZE_ENUM(JobStatus,
+                             {{JobStatus::kQueued, "queued"},
+                              {JobStatus::kRunning, "running"},
+                              {JobStatus::kSucceeded, "succeeded"},
+                              {JobStatus::kFailed, "failed"},
+                              {JobStatus::kCancelled, "cancelled"},
+                              {JobStatus::kDead, "dead"}})
 
 /// True for the states a job never leaves.
-bool IsTerminalJobStatus(std::string_view status);
+bool IsTerminal(JobStatus status);
 
 /// Job kinds.
-inline constexpr std::string_view kJobTrain = "train";
+enum class JobKind : uint8_t { kTrain };
+std::string_view JobKindName(JobKind k);
+std::optional<JobKind> ParseJobKind(std::string_view name);
+inline bool operator==(JobKind k, std::string_view name) { return JobKindName(k) == name; }
+NLOHMANN_JSON_SERIALIZE_ENUM(JobKind, {{JobKind::kTrain, "train"}})
 
 /// A job as stored.
 struct Job {
     std::string id;
     std::string tenant_id;
-    std::string kind;
-    std::string status;
+    JobKind kind = JobKind::kTrain;
+    JobStatus status = JobStatus::kQueued;
     nlohmann::json payload = nlohmann::json::object();
     double progress = 0;
     int attempts = 0;

@@ -158,15 +158,15 @@ public:
     virtual ~JobRepository() = default;
     /// Inserts a queued job. With an idempotency key, a repeat returns the first job.
     virtual core::Job Create(const core::TenantId& tenant,
-                             const std::string& kind,
+                             core::JobKind kind,
                              const nlohmann::json& payload,
                              int max_attempts,
                              const std::optional<std::string>& idempotency_key) = 0;
     virtual std::optional<core::Job> Find(const core::TenantId& tenant, const std::string& id) = 0;
     virtual Page<core::Job> List(const core::TenantId& tenant,
                                  const PageRequest& page,
-                                 const std::optional<std::string>& status,
-                                 const std::optional<std::string>& kind) = 0;
+                                 const std::optional<core::JobStatus>& status,
+                                 const std::optional<core::JobKind>& kind) = 0;
     /// Cancels a queued job at once, or asks a running one to stop. kConflict when finished.
     virtual core::Job Cancel(const core::TenantId& tenant, const std::string& id) = 0;
     /// Runs a dead or failed job again from its first attempt (queued, due now). kConflict
