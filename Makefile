@@ -43,7 +43,7 @@ tsan: deps
 	GTEST_FILTER="$(TSAN_TESTS)" RECS_TEST_LABELS="unit|api" \
 	RECS_TEST_ONLY="recs_api_unit_test|recs_workers_test|recs_api_apitest" bash scripts/test.sh build-tsan
 
-TSAN_TESTS ?= Ingestion.*:ConnectionOrder.*:PoolTest.*:Router*:HostileApiTest.*:LoopApiTest.*:FoundationApiTest.*:-HostileApiTest.HeartbeatsHoldUnderASaturatedPool
+TSAN_TESTS ?= Ingestion.*:ConnectionOrder.*:PoolTest.*:Router*:HostileApiTest.*:TrainDeployPredictTest.*:PlatformApiTest.*:-HostileApiTest.HeartbeatsHoldUnderASaturatedPool
 
 stop:
 	bash scripts/stop.sh

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "recs/core/domain.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
 
 namespace recs::api {
 

@@ -7,7 +7,7 @@
 #include "recs/core/prediction_pool.hpp"
 #include "recs/core/tenancy.hpp"
 #include "recs/core/ttl_cache.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/model_store.hpp"
 
 namespace recs::api {
 

@@ -5,8 +5,9 @@
 
 #include "recs/core/error.hpp"
 #include "recs/core/log.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/job_store.hpp"
 #include "recs/store/leader_lock.hpp"
-#include "recs/store/loop_store.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/tenant_store.hpp"
 

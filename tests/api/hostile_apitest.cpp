@@ -20,8 +20,8 @@
 #include "recs/workers/worker.hpp"
 #include "support/api_fixture.hpp"
 #include "support/http_client.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {

@@ -16,9 +16,9 @@
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
 #include "support/http_client.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {

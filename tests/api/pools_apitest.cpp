@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "support/http_client.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {

@@ -13,11 +13,11 @@
 
 #include "recs/engine/eval.hpp"
 #include "recs/engine/model.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
 #include "recs/workers/training.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/shared_data.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {

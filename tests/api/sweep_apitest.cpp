@@ -14,8 +14,8 @@
 
 #include "recs/api/server.hpp"
 #include "support/http_client.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {

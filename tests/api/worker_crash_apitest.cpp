@@ -13,8 +13,8 @@
 
 #include "recs/scheduler/scheduler.hpp"
 #include "recs/wiring/platform.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {

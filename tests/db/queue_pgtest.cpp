@@ -10,8 +10,10 @@
 
 #include "recs/core/error.hpp"
 #include "recs/core/tenancy.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/job_store.hpp"
 #include "recs/store/leader_lock.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/model_store.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/tenant_store.hpp"
 #include "recs/store/testing.hpp"

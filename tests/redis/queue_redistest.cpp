@@ -6,7 +6,8 @@
 #include <thread>
 
 #include "recs/core/error.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/job_store.hpp"
 #include "recs/store/redis.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"

@@ -2,8 +2,11 @@
 
 #include "recs/pool_client/remote_pool.hpp"
 #include "recs/store/artifact_store.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/feature_store.hpp"
+#include "recs/store/job_store.hpp"
 #include "recs/store/leader_lock.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/model_store.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/pool_registry.hpp"
 #include "recs/store/redis.hpp"

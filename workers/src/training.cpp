@@ -9,7 +9,9 @@
 #include "recs/core/log.hpp"
 #include "recs/engine/eval.hpp"
 #include "recs/store/artifact_store.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/job_store.hpp"
+#include "recs/store/model_store.hpp"
 
 namespace recs::workers {
 namespace fs = std::filesystem;

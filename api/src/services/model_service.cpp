@@ -5,7 +5,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 #include "recs/core/pool_protocol.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/model_store.hpp"
 
 namespace recs::api {
 

@@ -6,7 +6,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 #include "recs/core/text.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/feature_store.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {

@@ -7,7 +7,8 @@
 #include "pg/queries/events.hpp"
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/feature_store.hpp"
 
 namespace recs::store {
 namespace {

@@ -4,7 +4,7 @@
 #include "pg/queries/jobs.hpp"
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/job_store.hpp"
 
 namespace recs::store {
 namespace {

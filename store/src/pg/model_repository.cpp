@@ -5,7 +5,8 @@
 #include "pg/queries/models.hpp"
 #include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/job_store.hpp"
+#include "recs/store/model_store.hpp"
 
 namespace recs::store {
 namespace {

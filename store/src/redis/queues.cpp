@@ -2,7 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include "recs/core/error.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/job_store.hpp"
 #include "recs/store/redis.hpp"
 #include "redis/redis_keys.hpp"
 

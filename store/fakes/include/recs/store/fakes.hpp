@@ -12,7 +12,10 @@
 
 #include "recs/core/domain.hpp"
 #include "recs/core/tenancy.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
+#include "recs/store/feature_store.hpp"
+#include "recs/store/job_store.hpp"
+#include "recs/store/model_store.hpp"
 #include "recs/store/tenant_store.hpp"
 
 namespace recs::store {

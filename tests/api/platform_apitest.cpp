@@ -9,8 +9,8 @@
 
 #include "recs/api/server.hpp"
 #include "recs/store/testing.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {
@@ -19,7 +19,7 @@ using nlohmann::json;
 using testing::HttpResponse;
 using testing::TestServer;
 
-class FoundationApiTest : public ::testing::Test {
+class PlatformApiTest : public ::testing::Test {
 protected:
     void SetUp() override {
         RECS_REQUIRE_SERVICES();
@@ -41,7 +41,7 @@ protected:
     std::unique_ptr<TestServer> srv_;
 };
 
-TEST_F(FoundationApiTest, HealthReportsDependenciesAndVersion) {
+TEST_F(PlatformApiTest, HealthReportsDependenciesAndVersion) {
     auto r = srv().Call("GET", "/v1/recs/health", "");
     ASSERT_EQ(r.status, 200) << r.body;
     auto j = srv().Json(r);
@@ -53,14 +53,14 @@ TEST_F(FoundationApiTest, HealthReportsDependenciesAndVersion) {
     EXPECT_FALSE(r.Header("x-request-id").empty());
 }
 
-TEST_F(FoundationApiTest, RequestIdIsEchoed) {
+TEST_F(PlatformApiTest, RequestIdIsEchoed) {
     auto r = srv().Call("GET", "/v1/recs/health", "", "", {{"X-Request-Id", "abc-123"}});
     EXPECT_EQ(r.Header("x-request-id"), "abc-123");
     auto p = srv().Call("GET", "/v1/recs/nothing", "", "", {{"X-Request-Id", "req-9"}});
     EXPECT_EQ(p.Header("x-request-id"), "req-9");
 }
 
-TEST_F(FoundationApiTest, MetricsCountRequestsByRouteAndStatus) {
+TEST_F(PlatformApiTest, MetricsCountRequestsByRouteAndStatus) {
     srv().Call("GET", "/v1/recs/admin/tenants", "wrong-key");
     auto r = srv().Call("GET", "/metrics", "");
     ASSERT_EQ(r.status, 200);
@@ -72,7 +72,7 @@ TEST_F(FoundationApiTest, MetricsCountRequestsByRouteAndStatus) {
     EXPECT_NE(r.body.find("process_resident_memory_bytes"), std::string::npos);
 }
 
-TEST_F(FoundationApiTest, KeepAliveWithoutConnectionHeader) {
+TEST_F(PlatformApiTest, KeepAliveWithoutConnectionHeader) {
     testing::HttpClient c(srv().port());
     auto a = c.Send("GET", "/v1/recs/health", "", {}, /*keep_alive=*/true);
     ASSERT_EQ(a.status, 200);
@@ -85,14 +85,14 @@ TEST_F(FoundationApiTest, KeepAliveWithoutConnectionHeader) {
     EXPECT_EQ(c.fd(), fd);  // same connection throughout
 }
 
-TEST_F(FoundationApiTest, UnknownRouteAndWrongMethod) {
+TEST_F(PlatformApiTest, UnknownRouteAndWrongMethod) {
     ExpectProblem(srv().Call("GET", "/v1/recs/nothing", admin()), 404);
     auto r = srv().Call("PUT", "/v1/recs/admin/tenants", admin(), "{}");
     ExpectProblem(r, 405);
     EXPECT_NE(r.Header("allow").find("POST"), std::string::npos);
 }
 
-TEST_F(FoundationApiTest, AuthenticationAndScopes) {
+TEST_F(PlatformApiTest, AuthenticationAndScopes) {
     ExpectProblem(srv().Call("GET", "/v1/recs/admin/tenants", ""), 401);
     ExpectProblem(srv().Call("GET", "/v1/recs/admin/tenants", "rk_nope_nope"), 401);
     auto r = srv().Call("GET", "/v1/recs/keys", "", "", {{"Authorization", "Basic Zm9vOmJhcg=="}});
@@ -112,7 +112,7 @@ TEST_F(FoundationApiTest, AuthenticationAndScopes) {
     EXPECT_EQ(srv().Call("GET", "/v1/recs/keys", admin(), "", {{"X-Tenant-ID", t}}).status, 200);
 }
 
-TEST_F(FoundationApiTest, TenantLifecycle) {
+TEST_F(PlatformApiTest, TenantLifecycle) {
     auto r = srv().Call("POST", "/v1/recs/admin/tenants", admin(), R"({"name":"acme"})");
     ASSERT_EQ(r.status, 201) << r.body;
     auto t = srv().Json(r);
@@ -138,7 +138,7 @@ TEST_F(FoundationApiTest, TenantLifecycle) {
     ExpectProblem(srv().Call("GET", "/v1/recs/admin/tenants/not-a-uuid", admin()), 404);
 }
 
-TEST_F(FoundationApiTest, TenantListPagesWithCursor) {
+TEST_F(PlatformApiTest, TenantListPagesWithCursor) {
     for (int i = 0; i < 5; ++i) srv().CreateTenant("t" + std::to_string(i));
     std::vector<std::string> names;
     std::string path = "/v1/recs/admin/tenants?limit=2";
@@ -154,7 +154,7 @@ TEST_F(FoundationApiTest, TenantListPagesWithCursor) {
     ExpectProblem(srv().Call("GET", "/v1/recs/admin/tenants?cursor=zz", admin()), 422, "cursor");
 }
 
-TEST_F(FoundationApiTest, KeyLifecycleAndRevocation) {
+TEST_F(PlatformApiTest, KeyLifecycleAndRevocation) {
     auto t = srv().CreateTenant("acme");
     auto tenant_admin = srv().CreateKey(t, {"admin"});
     auto r = srv().Call(
@@ -180,7 +180,7 @@ TEST_F(FoundationApiTest, KeyLifecycleAndRevocation) {
         srv().Json(srv().Call("GET", "/v1/recs/keys/" + id, tenant_admin))["revoked_at"].is_null());
 }
 
-TEST_F(FoundationApiTest, ExpiredKeysAndSuspendedTenantsAreRefused) {
+TEST_F(PlatformApiTest, ExpiredKeysAndSuspendedTenantsAreRefused) {
     auto t = srv().CreateTenant("acme");
     std::string key_id;
     auto key = srv().CreateKey(t, {"admin"}, &key_id);
@@ -196,7 +196,7 @@ TEST_F(FoundationApiTest, ExpiredKeysAndSuspendedTenantsAreRefused) {
 }
 
 // Bad input on every route that takes a body: never a 500, always the field.
-TEST_F(FoundationApiTest, BadInputOnEveryBodyRoute) {
+TEST_F(PlatformApiTest, BadInputOnEveryBodyRoute) {
     auto t = srv().CreateTenant("acme");
     auto ka = srv().CreateKey(t, {"admin"});
     struct Route {
@@ -239,7 +239,7 @@ TEST_F(FoundationApiTest, BadInputOnEveryBodyRoute) {
 
 // Pistache alone answers a huge Content-Length with a 500 carrying the exception text and
 // reads "abc" as 0; every malformed value must be a 400 problem naming the header.
-TEST_F(FoundationApiTest, MalformedContentLengthIsBadRequest) {
+TEST_F(PlatformApiTest, MalformedContentLengthIsBadRequest) {
     for (const std::string value :
          {"-1", "99999999999999999999999", "18446744073709551616", "abc", "1e3", "12x", ""}) {
         SCOPED_TRACE("Content-Length: " + value);
@@ -260,7 +260,7 @@ TEST_F(FoundationApiTest, MalformedContentLengthIsBadRequest) {
 
 // For every tenant-scoped route: tenant B's key gets 404 on tenant A's resources, and a key
 // without the route's scope gets 403.
-TEST_F(FoundationApiTest, CrossTenantMatrix) {
+TEST_F(PlatformApiTest, CrossTenantMatrix) {
     srv_.reset();
     srv_ = std::make_unique<TestServer>(TestServer::DefaultConfig(), /*roles=*/true);
     auto a = srv().CreateTenant("a");
@@ -333,7 +333,7 @@ TEST_F(FoundationApiTest, CrossTenantMatrix) {
     }
 }
 
-TEST_F(FoundationApiTest, LogsAreJsonLinesWithoutSecrets) {
+TEST_F(PlatformApiTest, LogsAreJsonLinesWithoutSecrets) {
     char path[] = "/tmp/recs-log-XXXXXX";
     int fd = mkstemp(path);
     int saved = dup(2);
@@ -371,7 +371,7 @@ TEST_F(FoundationApiTest, LogsAreJsonLinesWithoutSecrets) {
 namespace recs {
 namespace {
 
-TEST_F(FoundationApiTest, IdempotencyKeyReplaysCreatesWithoutSecrets) {
+TEST_F(PlatformApiTest, IdempotencyKeyReplaysCreatesWithoutSecrets) {
     auto a = srv().Call("POST", "/v1/recs/admin/tenants", admin(), R"({"name":"idem"})",
                         {{"Idempotency-Key", "k-1"}});
     ASSERT_EQ(a.status, 201);

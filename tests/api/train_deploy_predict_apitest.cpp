@@ -7,14 +7,14 @@
 #include <thread>
 
 #include "recs/scheduler/scheduler.hpp"
-#include "recs/store/loop_store.hpp"
+#include "recs/store/event_store.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/testing.hpp"
 #include "recs/wiring/platform.hpp"
 #include "recs/workers/worker.hpp"
 #include "support/api_fixture.hpp"
-#include "support/loop_helpers.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {
@@ -23,9 +23,9 @@ using nlohmann::json;
 using testing::HttpResponse;
 using testing::TestServer;
 
-class LoopApiTest : public testing::TenantApiTest {};
+class TrainDeployPredictTest : public testing::TenantApiTest {};
 
-TEST_F(LoopApiTest, SingleEventsAreStoredOnceAndStreamed) {
+TEST_F(TrainDeployPredictTest, SingleEventsAreStoredOnceAndStreamed) {
     store::RedisClient redis(testing::RedisUrl(), 1);
     auto stream = store::MakeRedisEventStream(redis);
     int64_t before = stream->Length(core::TenantId{tenant_});
@@ -59,7 +59,7 @@ TEST_F(LoopApiTest, SingleEventsAreStoredOnceAndStreamed) {
         true);
 }
 
-TEST_F(LoopApiTest, BadEventsNameTheField) {
+TEST_F(TrainDeployPredictTest, BadEventsNameTheField) {
     ExpectProblem(Call("POST", "/v1/recs/events", R"({"type":"view","item_id":"i"})"), 422,
                   "user_id");
     ExpectProblem(
@@ -85,7 +85,7 @@ TEST_F(LoopApiTest, BadEventsNameTheField) {
     EXPECT_EQ(Call("POST", "/v1/recs/events/bulk", huge).status, 413);
 }
 
-TEST_F(LoopApiTest, BulkStoresValidEventsAndReportsTheRest) {
+TEST_F(TrainDeployPredictTest, BulkStoresValidEventsAndReportsTheRest) {
     auto r = Call("POST", "/v1/recs/events/bulk", R"([
         {"event_id":"b1","type":"click","user_id":"u1","item_id":"i1"},
         {"event_id":"b2","type":"bogus","user_id":"u1","item_id":"i1"},
@@ -115,7 +115,7 @@ TEST_F(LoopApiTest, BulkStoresValidEventsAndReportsTheRest) {
     EXPECT_EQ(stored.at(0), "3");
 }
 
-TEST_F(LoopApiTest, FeaturesUpsertReadAndBulk) {
+TEST_F(TrainDeployPredictTest, FeaturesUpsertReadAndBulk) {
     auto r = Call("POST", "/v1/recs/features/entities/item/i1",
                   R"({"features":{"category":"shoes","price":20}})");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -134,7 +134,7 @@ TEST_F(LoopApiTest, FeaturesUpsertReadAndBulk) {
     EXPECT_EQ(J(Call("GET", "/v1/recs/features/entities/user/9"))["features"]["tier"], "gold");
 }
 
-TEST_F(LoopApiTest, ModelValidation) {
+TEST_F(TrainDeployPredictTest, ModelValidation) {
     ExpectProblem(Call("POST", "/v1/recs/models", R"({"name":"m","algorithm":"magic"})"), 422,
                   "algorithm");
     ExpectProblem(Call("POST", "/v1/recs/models",
@@ -157,7 +157,7 @@ TEST_F(LoopApiTest, ModelValidation) {
     ExpectProblem(Call("POST", "/v1/recs/jobs/train", R"({})"), 422, "model_id");
 }
 
-TEST_F(LoopApiTest, TrainDeployPredictRollback) {
+TEST_F(TrainDeployPredictTest, TrainDeployPredictRollback) {
     ASSERT_EQ(Call("POST", "/v1/recs/events/bulk", testing::ClusterEvents(40).dump()).status, 200);
     Call("POST", "/v1/recs/features/bulk",
          R"([{"entity_type":"item","entity_id":"a0","features":{"color":"red","price":10}},
@@ -290,7 +290,7 @@ TEST_F(LoopApiTest, TrainDeployPredictRollback) {
     EXPECT_EQ(J(Call("GET", "/v1/recs/models/" + model_id))["deployed_version"], 1);
 }
 
-TEST_F(LoopApiTest, AJobThatAlwaysFailsEndsDeadWithItsError) {
+TEST_F(TrainDeployPredictTest, AJobThatAlwaysFailsEndsDeadWithItsError) {
     auto cfg = TestServer::DefaultConfig();
     cfg.data_dir = "/dev/null/not-a-dir";  // every attempt fails to write its artifact
     cfg.job_max_attempts = 3;
@@ -313,7 +313,7 @@ TEST_F(LoopApiTest, AJobThatAlwaysFailsEndsDeadWithItsError) {
     EXPECT_EQ(testing::WaitJob(srv(), key_, job["job_id"])["status"], "dead");
 }
 
-TEST_F(LoopApiTest, QueuedJobsCanBeCancelledAndListed) {
+TEST_F(TrainDeployPredictTest, QueuedJobsCanBeCancelledAndListed) {
     Start(false);  // no worker: the job stays queued
     auto m = J(Call("POST", "/v1/recs/models", R"({"name":"pop","algorithm":"popularity"})"));
     auto job = J(Call("POST", "/v1/recs/jobs/train", json{{"model_id", m["id"]}}.dump()));
@@ -329,7 +329,7 @@ TEST_F(LoopApiTest, QueuedJobsCanBeCancelledAndListed) {
 
 // Redis flushed while jobs are queued: every committed job still runs (the reconciliation
 // sweep pushes queued jobs that Redis lost).
-TEST_F(LoopApiTest, RedisFlushedWhileJobsAreQueued) {
+TEST_F(TrainDeployPredictTest, RedisFlushedWhileJobsAreQueued) {
     Start(false);
     Call("POST", "/v1/recs/events/bulk", testing::ClusterEvents(10).dump());
     auto m = J(Call("POST", "/v1/recs/models", R"({"name":"pop","algorithm":"popularity"})"));
