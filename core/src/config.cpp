@@ -100,6 +100,8 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
     if (auto* v = get("RECS_SERVE_PORT"))
         c.serve_port = static_cast<int>(ParseInt("RECS_SERVE_PORT", *v, 0, 65535));
     if (auto* v = get("RECS_SERVE_HOST")) c.serve_host = *v;
+    if (auto* v = get("RECS_SERVE_THREADS"))
+        c.serve_threads = static_cast<int>(ParseInt("RECS_SERVE_THREADS", *v, 1, 256));
     if (auto* v = get("RECS_SERVE_ADDRESS")) c.serve_address = *v;
     if (auto* v = get("RECS_POOL_TIMEOUT_MS"))
         c.pool_request_timeout_ms =

@@ -112,7 +112,7 @@ Worker::Worker(WorkerStores s, std::string pool_name, const core::Config& config
         server_ = std::make_unique<PoolServer>(
             *pool_, PoolServerOptions{.host = config.serve_host,
                                       .port = config.serve_port,
-                                      .threads = 2,
+                                      .threads = config.serve_threads,
                                       .token = config.internal_token,
                                       .on_loaded = [this] { Announce(false); }});
         member_id_ = owner_;

@@ -46,6 +46,7 @@ struct Config {
     std::string internal_token;          ///< RECS_INTERNAL_TOKEN: api <-> pool members (32+ chars)
     int serve_port = 0;                  ///< RECS_SERVE_PORT: a worker's serving port (0: any free)
     std::string serve_host = "0.0.0.0";  ///< RECS_SERVE_HOST: the address it binds
+    int serve_threads = 4;               ///< RECS_SERVE_THREADS: threads serving the pool
     std::string serve_address = "127.0.0.1";  ///< RECS_SERVE_ADDRESS: the host the api dials
     int pool_request_timeout_ms = 5000;       ///< RECS_POOL_TIMEOUT_MS: api -> member calls
 };
