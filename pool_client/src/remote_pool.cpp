@@ -111,9 +111,7 @@ struct RemotePool::Impl {
 
     std::shared_ptr<Conn> ConnOf(const std::string& address) {
         std::lock_guard lock(mu);
-        auto& c = conns[address];
-        if (!c) c = std::make_shared<Conn>();
-        return c;
+        return ConnOfUnlocked(address);
     }
 
     /// Two live members at random, the one with fewer calls in flight; never `avoid`.
