@@ -174,7 +174,7 @@ core::Principal Authenticator::Authenticate(const Request& req,
     p.tenant = core::TenantId{rec->key.tenant_id};
     if (mode == AuthMode::kPlatformAdmin)
         throw Error(ErrorCode::kForbidden, "this route needs the platform admin key");
-    if (rec->tenant_status != "active")
+    if (rec->tenant_status != core::TenantStatus::kActive)
         throw Error(ErrorCode::kForbidden, "the tenant is suspended");
     if (scope && !p.HasScope(*scope))
         throw Error(ErrorCode::kForbidden,

@@ -22,8 +22,12 @@
 #include "recs/core/log.hpp"
 #include "recs/store/tenant_store.hpp"
 #include "services.hpp"
+#include "services/feature_service.hpp"
+#include "services/job_service.hpp"
+#include "services/key_service.hpp"
 #include "services/model_service.hpp"
 #include "services/predict_service.hpp"
+#include "services/tenant_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -510,8 +514,6 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
         AuthOptions{s.config.key_cache_ttl_ms, s.config.auth_failures_per_minute});
     s.health = std::make_unique<HealthMonitor>(s.config.database_url, s.config.redis_url,
                                                state_->deps.worker_status);
-    RegisterHealthRoutes(state_->router, s);
-    RegisterTenantRoutes(state_->router, s);
     s.events = stores.events;
     s.event_stream = stores.event_stream;
     s.relay = std::make_unique<StreamRelay>(*s.events, *s.event_stream);
@@ -526,6 +528,18 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
         *s.models, s.pool, s.validate_model,
         [r = s.resolver.get()](const core::TenantId& t) { r->Invalidate(t); });
     s.predict_service = std::make_unique<PredictService>(*s.resolver, *s.features, s.pool);
+    s.tenant_service = std::make_unique<TenantService>(
+        *s.tenants, s.event_stream, s.pool,
+        [a = s.auth.get(), r = s.resolver.get()](const core::TenantId& t) {
+            a->ForgetTenant(t.value);
+            r->Invalidate(t);
+        });
+    s.key_service = std::make_unique<KeyService>(*s.keys);
+    s.feature_service = std::make_unique<FeatureService>(*s.features);
+    s.job_service = std::make_unique<JobService>(*s.jobs, *s.models, s.validate_model,
+                                                 s.config.job_max_attempts);
+    RegisterHealthRoutes(state_->router, s);
+    RegisterTenantRoutes(state_->router, s);
     RegisterKeyRoutes(state_->router, s);
     RegisterEventRoutes(state_->router, s);
     RegisterFeatureRoutes(state_->router, s);

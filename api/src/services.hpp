@@ -81,6 +81,10 @@ struct Services {
     std::unique_ptr<class ServingResolver> resolver;
     std::unique_ptr<class ModelService> model_service;
     std::unique_ptr<class PredictService> predict_service;
+    std::unique_ptr<class TenantService> tenant_service;
+    std::unique_ptr<class KeyService> key_service;
+    std::unique_ptr<class FeatureService> feature_service;
+    std::unique_ptr<class JobService> job_service;
     std::unique_ptr<HealthMonitor> health;
     Metrics metrics;
     std::atomic<bool> draining{false};

@@ -39,6 +39,16 @@ const std::vector<std::string_view>& AllScopeNames() {
     return names;
 }
 
+std::string_view TenantStatusName(TenantStatus s) {
+    return s == TenantStatus::kSuspended ? "suspended" : "active";
+}
+
+std::optional<TenantStatus> ParseTenantStatus(std::string_view name) {
+    if (name == "active") return TenantStatus::kActive;
+    if (name == "suspended") return TenantStatus::kSuspended;
+    return std::nullopt;
+}
+
 std::optional<Scope> ParseScope(std::string_view name) {
     for (const auto& e : kScopes)
         if (e.name == name) return e.scope;

@@ -115,7 +115,7 @@ TEST_P(JobContract, TakeDueForPushTakesDueJobsOnceUntilRepushAfter) {
     jobs().Fail(later.id, "w1", "boom", true, core::Backoff{60000, 60000});
     auto s = NewTenant("s");
     auto suspended = NewJob(s);
-    tenants().Update(actor, s.value, std::nullopt, std::string("suspended"));
+    tenants().Update(actor, s.value, std::nullopt, core::TenantStatus::kSuspended);
 
     EXPECT_EQ(TakeDue(), (std::set<std::string>{due.id}));
     EXPECT_TRUE(TakeDue().empty());  // pushed just now
@@ -129,7 +129,7 @@ TEST_P(JobContract, TakeDueForPushTakesDueJobsOnceUntilRepushAfter) {
     NewJob(t);
     EXPECT_EQ(TakeDue(500, 2), (std::set<std::string>{due.id, j5.id}));
     // The suspended tenant's job waits until the tenant is active again.
-    tenants().Update(actor, s.value, std::nullopt, std::string("active"));
+    tenants().Update(actor, s.value, std::nullopt, core::TenantStatus::kActive);
     EXPECT_TRUE(TakeDue().count(suspended.id));
 }
 
@@ -154,9 +154,9 @@ TEST_P(JobContract, LeaseTakesOnlyAQueuedDueJobOnce) {
     EXPECT_FALSE(jobs().Lease(c.id, "w1", 30000));
     auto s = NewTenant("s");
     auto js = NewJob(s);
-    tenants().Update(actor, s.value, std::nullopt, std::string("suspended"));
+    tenants().Update(actor, s.value, std::nullopt, core::TenantStatus::kSuspended);
     EXPECT_FALSE(jobs().Lease(js.id, "w1", 30000));
-    tenants().Update(actor, s.value, std::nullopt, std::string("active"));
+    tenants().Update(actor, s.value, std::nullopt, core::TenantStatus::kActive);
     EXPECT_TRUE(jobs().Lease(js.id, "w1", 30000));
 }
 

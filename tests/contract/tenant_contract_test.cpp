@@ -46,16 +46,16 @@ TEST_P(TenantContract, ListPagesInCreationOrderAndFiltersByStatus) {
     EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
     EXPECT_EQ(cursors, (std::vector<bool>{true, true, false}));
 
-    tenants().Update(actor, ids[4], std::nullopt, std::string("suspended"));
+    tenants().Update(actor, ids[4], std::nullopt, core::TenantStatus::kSuspended);
     sizes.clear();
     cursors.clear();
     auto active = AllPages<core::Tenant>(
-        [&](const PageRequest& p) { return tenants().List(p, std::string("active")); }, 2, &sizes,
-        &cursors);
+        [&](const PageRequest& p) { return tenants().List(p, core::TenantStatus::kActive); }, 2,
+        &sizes, &cursors);
     EXPECT_EQ(Ids(active), (std::vector<std::string>{ids[0], ids[1], ids[2], ids[3]}));
     // A page that ends exactly at the last row has no next cursor.
     EXPECT_EQ(cursors, (std::vector<bool>{true, false}));
-    auto suspended = tenants().List(PageRequest{}, std::string("suspended"));
+    auto suspended = tenants().List(PageRequest{}, core::TenantStatus::kSuspended);
     EXPECT_EQ(Ids(suspended.items), (std::vector<std::string>{ids[4]}));
     EXPECT_FALSE(suspended.next_cursor);
     EXPECT_CODE(tenants().List(PageRequest{2, std::string("garbage")}, std::nullopt),
@@ -72,14 +72,12 @@ TEST_P(TenantContract, UpdateRenamesSuspendsAndChecks) {
     EXPECT_EQ(u.created_at, a.created_at);
     EXPECT_TRUE(IsTimestamp(u.updated_at));
     EXPECT_EQ(tenants().Find(a.id)->name, "a2");
-    auto s = tenants().Update(actor, a.id, std::nullopt, std::string("suspended"));
+    auto s = tenants().Update(actor, a.id, std::nullopt, core::TenantStatus::kSuspended);
     EXPECT_EQ(s.name, "a2");
     EXPECT_EQ(s.status, "suspended");
     EXPECT_CODE(tenants().Update(actor, a.id, std::string("b"), std::nullopt), kConflict);
     EXPECT_EQ(tenants().Find(a.id)->name, "a2");
     EXPECT_NO_THROW(tenants().Update(actor, a.id, std::string("a2"), std::nullopt));
-    EXPECT_CODE(tenants().Update(actor, a.id, std::nullopt, std::string("deleted")),
-                kUnprocessable);
     EXPECT_EQ(tenants().Find(a.id)->status, "suspended");
     EXPECT_CODE(tenants().Update(actor, core::RandomUuid(), std::string("x"), std::nullopt),
                 kNotFound);
@@ -193,7 +191,7 @@ TEST_P(TenantContract, KeyAuthRecordTellsExpiryAndTenantStatus) {
     EXPECT_TRUE(rec->expired);
     auto gen2 = core::GenerateApiKey();
     keys().Create(actor, t, "long", {"predict"}, 3600, gen2);
-    tenants().Update(actor, t.value, std::nullopt, std::string("suspended"));
+    tenants().Update(actor, t.value, std::nullopt, core::TenantStatus::kSuspended);
     auto rec2 = keys().FindByHash(gen2.hash);
     ASSERT_TRUE(rec2);
     EXPECT_FALSE(rec2->expired);

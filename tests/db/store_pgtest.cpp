@@ -78,7 +78,7 @@ TEST_F(PgStoreTest, TenantLifecycleWithAudit) {
     EXPECT_EQ(found->name, "acme");
     EXPECT_FALSE(repo->Find("not-a-uuid"));
     EXPECT_FALSE(repo->Find("00000000-0000-4000-8000-000000000000"));
-    auto u = repo->Update(actor, t.id, std::nullopt, std::string("suspended"));
+    auto u = repo->Update(actor, t.id, std::nullopt, core::TenantStatus::kSuspended);
     EXPECT_EQ(u.status, "suspended");
     EXPECT_EQ(u.name, "acme");
     repo->Delete(actor, t.id);

@@ -1,9 +1,8 @@
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
-#include "recs/core/json_fields.hpp"
+#include "services/key_service.hpp"
 
 namespace recs::api {
 namespace {
@@ -23,41 +22,11 @@ json KeyJson(const core::ApiKey& k) {
             {"last_used_at", Nullable(k.last_used_at)}};
 }
 
-std::vector<std::string> ParseScopes(const json& body) {
-    auto it = body.find("scopes");
-    if (it == body.end() || it->is_null())
-        core::ThrowUnprocessable("'scopes' is required", "scopes");
-    if (!it->is_array()) core::ThrowUnprocessable("'scopes' must be an array of strings", "scopes");
-    if (it->empty()) core::ThrowUnprocessable("'scopes' must name at least one scope", "scopes");
-    if (it->size() > 32) core::ThrowUnprocessable("'scopes' has more than 32 entries", "scopes");
-    std::set<std::string> seen;
-    std::vector<std::string> out;
-    for (size_t i = 0; i < it->size(); ++i) {
-        const auto& v = (*it)[i];
-        std::string field = "scopes[" + std::to_string(i) + "]";
-        if (!v.is_string()) core::ThrowUnprocessable(field + " must be a string", field);
-        auto name = v.get<std::string>();
-        if (!core::ParseScope(name)) {
-            std::string known;
-            for (auto s : core::AllScopeNames())
-                known += (known.empty() ? "" : ", ") + std::string(s);
-            core::ThrowUnprocessable("unknown scope '" + name + "'; known scopes: " + known, field);
-        }
-        if (seen.insert(name).second) out.push_back(name);
-    }
-    return out;
-}
-
 Response Create(Services& s, Request& req) {
-    const auto& body = core::RequireObject(req.json);
-    core::RejectUnknownFields(body, {"name", "scopes", "expires_in"});
-    auto name = core::RequireName(body, "name", 128);
-    auto scopes = ParseScopes(body);
-    auto expires_in = core::OptionalInt(body, "expires_in", 60, 315360000);
-    auto gen = core::GenerateApiKey();
-    auto key = s.keys->Create(req.Actor(), req.Tenant(), name, scopes, expires_in, gen);
-    json j = KeyJson(key);
-    j["key"] = gen.plaintext;  // shown in this response only
+    auto r = DecodeCreateKey(req.json);
+    auto created = s.key_service->Create(req.Actor(), req.Tenant(), r);
+    json j = KeyJson(created.key);
+    j["key"] = created.plaintext;  // shown in this response only
     return Response::Json(201, j.dump());
 }
 
@@ -72,7 +41,7 @@ Response List(Services& s, Request& req) {
 }
 
 Response Delete(Services& s, Request& req) {
-    s.keys->Revoke(req.Actor(), req.Tenant(), req.Param("key_id"));
+    s.key_service->Revoke(req.Actor(), req.Tenant(), req.Param("key_id"));
     return Response::NoContent();
 }
 

@@ -23,7 +23,7 @@ public:
         for (const auto& [seq, r] : s_.tenants.rows)
             if (r.t.name == name) fake::ThrowUnique();
         int64_t now = s_.NowUs();
-        core::Tenant t{core::RandomUuid(), name, "active", Ts(now), Ts(now)};
+        core::Tenant t{core::RandomUuid(), name, core::TenantStatus::kActive, Ts(now), Ts(now)};
         s_.tenants.Insert(t.id, fake::TenantRow{0, t});
         return t;
     }
@@ -38,7 +38,7 @@ public:
     }
 
     Page<core::Tenant> List(const PageRequest& page,
-                            const std::optional<std::string>& status) override {
+                            const std::optional<core::TenantStatus>& status) override {
         int64_t after = fake::StartSeq(page);
         s_.Enter("tenant.list");
         std::lock_guard lock(s_.mu);
@@ -51,13 +51,12 @@ public:
     core::Tenant Update(const core::Actor&,
                         const std::string& id,
                         const std::optional<std::string>& name,
-                        const std::optional<std::string>& status) override {
+                        const std::optional<core::TenantStatus>& status) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("tenant not found");
         s_.Enter("tenant.update");
         std::lock_guard lock(s_.mu);
         auto* r = s_.tenants.Find(Lower(id));
         if (!r) core::ThrowNotFound("tenant not found");
-        if (status && *status != "active" && *status != "suspended") fake::ThrowBadValue();
         if (name) {
             for (const auto& [seq, other] : s_.tenants.rows)
                 if (other.t.id != r->t.id && other.t.name == *name) fake::ThrowUnique();

@@ -13,13 +13,23 @@ namespace {
 using nlohmann::json;
 namespace q = pg;
 
+// A CHECK constraint keeps the column to the names the enum knows.
+core::TenantStatus StatusOf(const pqxx::field& f) {
+    return core::ParseTenantStatus(f.as<std::string>()).value_or(core::TenantStatus::kSuspended);
+}
+
+std::optional<std::string> NameOf(const std::optional<core::TenantStatus>& s) {
+    if (!s) return std::nullopt;
+    return std::string(core::TenantStatusName(*s));
+}
+
 core::Tenant RowToTenant(const pqxx::row& r) {
-    return core::Tenant{r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+    return core::Tenant{r[1].as<std::string>(), r[2].as<std::string>(), StatusOf(r[3]),
                         r[4].as<std::string>(), r[5].as<std::string>()};
 }
 
 json TenantJson(const core::Tenant& t) {
-    return {{"id", t.id}, {"name", t.name}, {"status", t.status}};
+    return {{"id", t.id}, {"name", t.name}, {"status", core::TenantStatusName(t.status)}};
 }
 
 core::ApiKey RowToKey(const pqxx::row& r) {
@@ -80,13 +90,13 @@ public:
     }
 
     Page<core::Tenant> List(const PageRequest& page,
-                            const std::optional<std::string>& status) override {
+                            const std::optional<core::TenantStatus>& status) override {
         Page<core::Tenant> out;
         int64_t after = StartSeq(page);
         WithConnection(pool_, "tenant.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
             auto r = tx.exec_params(SqlCat({"SELECT ", q::kTenantColumns, q::kListTenants}), after,
-                                    OrNull(status), page.limit + 1);
+                                    OrNull(NameOf(status)), page.limit + 1);
             FillPage(r, page.limit, RowToTenant, &out);
         });
         return out;
@@ -95,7 +105,7 @@ public:
     core::Tenant Update(const core::Actor& actor,
                         const std::string& id,
                         const std::optional<std::string>& name,
-                        const std::optional<std::string>& status) override {
+                        const std::optional<core::TenantStatus>& status) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("tenant not found");
         core::Tenant t;
         WithTransaction(pool_, "tenant.update", [&](pqxx::work& tx) {
@@ -103,7 +113,7 @@ public:
                 SqlCat({"SELECT ", q::kTenantColumns, q::kSelectTenant, " FOR UPDATE"}), id);
             if (before.empty()) core::ThrowNotFound("tenant not found");
             t = RowToTenant(tx.exec_params1(SqlCat({q::kUpdateTenant, q::kTenantColumns}), id,
-                                            OrNull(name), OrNull(status)));
+                                            OrNull(name), OrNull(NameOf(status))));
             WriteAudit(tx, t.id, actor, "update", "tenant", t.id,
                        TenantJson(RowToTenant(before[0])), TenantJson(t));
         });
@@ -196,7 +206,7 @@ public:
             pqxx::nontransaction tx(c);
             auto r = tx.exec_params(SqlCat({"SELECT ", q::kKeyColumns, q::kSelectKeyByHash}), hash);
             if (r.empty()) return;
-            out = KeyAuthRecord{RowToKey(r[0]), r[0][10].as<std::string>(), r[0][11].as<bool>()};
+            out = KeyAuthRecord{RowToKey(r[0]), StatusOf(r[0][10]), r[0][11].as<bool>()};
         });
         return out;
     }

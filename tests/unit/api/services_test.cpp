@@ -6,10 +6,20 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "recs/core/crypto.hpp"
 #include "recs/core/error.hpp"
+#include "recs/store/event_store.hpp"
 #include "recs/store/fakes.hpp"
+#include "recs/store/feature_store.hpp"
+#include "recs/store/job_store.hpp"
+#include "recs/store/model_store.hpp"
+#include "recs/store/tenant_store.hpp"
+#include "services/feature_service.hpp"
+#include "services/job_service.hpp"
+#include "services/key_service.hpp"
 #include "services/model_service.hpp"
 #include "services/predict_service.hpp"
+#include "services/tenant_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -22,6 +32,7 @@ class ScriptedPool final : public core::PredictionPool {
 public:
     std::vector<std::string> preloaded;  ///< "version@pool"
     std::vector<size_t> rank_limits;
+    std::vector<std::string> evicted;  ///< tenant ids
     std::optional<core::Error> preload_error;
     size_t catalogue = 10000;
 
@@ -48,7 +59,7 @@ public:
                                           size_t) override {
         return {};
     }
-    void Evict(const std::string&) override {}
+    void Evict(const std::string& tenant_id) override { evicted.push_back(tenant_id); }
     nlohmann::json Status() override { return {{"status", "up"}}; }
 };
 
@@ -248,6 +259,236 @@ TEST_F(ServicesTest, FiltersKeepMatchingItemsInRankOrderOverABoundedSlate) {
 
     // Another tenant's request resolves nothing of this tenant's.
     EXPECT_EQ(CodeOf([&] { predict.Predict(other_, red); }), core::ErrorCode::kNotFound);
+}
+
+TEST_F(ServicesTest, DeletingATenantCleansWhatLivesOutsidePostgres) {
+    ScriptedPool pool;
+    std::vector<std::string> forgotten;
+    TenantService svc(*stores_.tenants, stores_.streams.get(), &pool,
+                      [&](const core::TenantId& t) { forgotten.push_back(t.value); });
+    core::Event e;
+    e.event_id = "e1";
+    e.user_id = "u";
+    e.item_id = "i";
+    e.type = "view";
+    stores_.streams->Append(tenant_, {e});
+    stores_.streams->Append(other_, {e});
+    ASSERT_EQ(stores_.streams->Length(tenant_), 1);
+
+    svc.Delete(actor_, tenant_.value);
+    EXPECT_FALSE(stores_.tenants->Find(tenant_.value));
+    EXPECT_EQ(forgotten, std::vector<std::string>{tenant_.value});
+    EXPECT_EQ(pool.evicted, std::vector<std::string>{tenant_.value});
+    EXPECT_EQ(stores_.streams->Length(tenant_), 0);
+    EXPECT_EQ(stores_.streams->Length(other_), 1);  // the other tenant keeps its stream
+
+    // Deleting it again is a 404 and touches nothing more.
+    EXPECT_EQ(CodeOf([&] { svc.Delete(actor_, tenant_.value); }), core::ErrorCode::kNotFound);
+    EXPECT_EQ(forgotten.size(), 1u);
+    EXPECT_EQ(pool.evicted.size(), 1u);
+}
+
+TEST_F(ServicesTest, TenantRequestsAreTypedAndConflictsNameTheField) {
+    TenantService svc(*stores_.tenants, nullptr, nullptr, nullptr);
+    std::string field;
+    EXPECT_EQ(CodeOf(
+                  [&] {
+                      svc.Create(actor_, DecodeCreateTenant(json{{"name", "t"}}));
+                  },
+                  &field),
+              core::ErrorCode::kConflict);
+    EXPECT_EQ(field, "name");
+    auto u = DecodeUpdateTenant(json{{"status", "suspended"}});
+    ASSERT_TRUE(u.status);
+    EXPECT_EQ(*u.status, core::TenantStatus::kSuspended);
+    EXPECT_EQ(svc.Update(actor_, tenant_.value, u).status, core::TenantStatus::kSuspended);
+    EXPECT_EQ(stores_.tenants->Find(tenant_.value)->status, core::TenantStatus::kSuspended);
+    field.clear();
+    EXPECT_EQ(
+        CodeOf(
+            [&] {
+                svc.Update(actor_, tenant_.value, DecodeUpdateTenant(json{{"name", "other"}}));
+            },
+            &field),
+        core::ErrorCode::kConflict);
+    EXPECT_EQ(field, "name");
+
+    for (const auto& [body, want] : std::vector<std::pair<json, std::string>>{
+             {json{{"status", "deleted"}}, "status"},
+             {json{{"status", 1}}, "status"},
+             {json{{"name", "x"}, {"plan", "pro"}}, "plan"},
+             {json{{"name", std::string("a\0b", 3)}}, "name"}}) {
+        field.clear();
+        EXPECT_EQ(CodeOf([&] { DecodeUpdateTenant(body); }, &field),
+                  core::ErrorCode::kUnprocessable)
+            << body.dump();
+        EXPECT_EQ(field, want) << body.dump();
+    }
+    EXPECT_EQ(CodeOf([&] { DecodeUpdateTenant(json::object()); }), core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(CodeOf([&] { DecodeTenantStatusFilter("gone"); }, &field),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "status");
+    EXPECT_FALSE(DecodeTenantStatusFilter(std::nullopt));
+}
+
+TEST_F(ServicesTest, KeysAreStoredAsHashesAndRevokedOnlyByTheirTenant) {
+    KeyService svc(*stores_.keys);
+    auto r = DecodeCreateKey(
+        json{{"name", "ci"}, {"scopes", {"events:write", "models:read", "events:write"}}});
+    EXPECT_EQ(r.scopes, (std::vector<std::string>{"events:write", "models:read"}));
+    auto created = svc.Create(actor_, tenant_, r);
+    auto rec = stores_.keys->FindByHash(core::Sha256Hex(created.plaintext));
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->key.id, created.key.id);
+    EXPECT_EQ(rec->key.tenant_id, tenant_.value);
+    EXPECT_EQ(created.plaintext.rfind("rk_" + created.key.prefix, 0), 0u);
+
+    EXPECT_EQ(CodeOf([&] { svc.Revoke(actor_, other_, created.key.id); }),
+              core::ErrorCode::kNotFound);
+    EXPECT_TRUE(stores_.keys->FindByHash(core::Sha256Hex(created.plaintext)));
+    svc.Revoke(actor_, tenant_, created.key.id);
+    EXPECT_FALSE(stores_.keys->FindByHash(core::Sha256Hex(created.plaintext)));
+
+    std::string field;
+    EXPECT_EQ(CodeOf(
+                  [&] {
+                      DecodeCreateKey(json{{"name", "k"}, {"scopes", {"admin", "root"}}});
+                  },
+                  &field),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "scopes[1]");
+    EXPECT_EQ(
+        CodeOf(
+            [&] {
+                DecodeCreateKey(json{{"name", "k"}, {"scopes", {"admin"}}, {"expires_in", 5}});
+            },
+            &field),
+        core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "expires_in");
+}
+
+TEST_F(ServicesTest, FeatureWritesCountDistinctEntitiesAndStayInTheirTenant) {
+    FeatureService svc(*stores_.features);
+    std::vector<FeatureWrite> writes = {
+        DecodeFeatureBulkItem(
+            json{{"entity_type", "item"}, {"entity_id", "a"}, {"features", {{"c", 1}}}}),
+        DecodeFeatureBulkItem(
+            json{{"entity_type", "user"}, {"entity_id", "a"}, {"features", {{"c", 2}}}}),
+        DecodeFeatureBulkItem(
+            json{{"entity_type", "item"}, {"entity_id", "a"}, {"features", {{"c", 3}}}})};
+    EXPECT_EQ(svc.PutMany(tenant_, writes), 2u);
+    EXPECT_EQ(svc.Get(tenant_, "item", "a").features, (json{{"c", 3}}));  // the last one wins
+    EXPECT_EQ(svc.Get(tenant_, "user", "a").features, (json{{"c", 2}}));
+    EXPECT_EQ(CodeOf([&] { svc.Get(other_, "item", "a"); }), core::ErrorCode::kNotFound);
+    EXPECT_EQ(svc.PutMany(tenant_, {}), 0u);
+
+    svc.Put(tenant_, DecodeFeatureWrite("item", "b", json{{"features", {{"price", 9}}}}));
+    EXPECT_EQ(svc.Get(tenant_, "item", "b").features, (json{{"price", 9}}));
+
+    std::string field;
+    for (const auto& [item, want] : std::vector<std::pair<json, std::string>>{
+             {json{{"entity_type", "thing"}, {"entity_id", "a"}, {"features", json::object()}},
+              "entity_type"},
+             {json{{"entity_type", "item"}, {"features", json::object()}}, "entity_id"},
+             {json{{"entity_type", "item"}, {"entity_id", "a"}, {"features", {1, 2}}}, "features"},
+             {json{{"entity_type", "item"},
+                   {"entity_id", "a"},
+                   {"features", {{"blob", std::string(70000, 'x')}}}},
+              "features"}}) {
+        field.clear();
+        EXPECT_EQ(CodeOf([&] { DecodeFeatureBulkItem(item); }, &field),
+                  core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(field, want);
+    }
+    EXPECT_EQ(CodeOf(
+                  [&] {
+                      DecodeFeatureWrite("items", "a", json{{"features", json::object()}});
+                  },
+                  &field),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "entity_type");
+}
+
+TEST_F(ServicesTest, TrainJobsAreCheckedAgainstTheirModelBeforeTheyQueue) {
+    auto [m, v] = Model("m", 0);
+    std::vector<json> validated;
+    JobService svc(
+        *stores_.jobs, *stores_.models,
+        [&](const std::string& algorithm, const json& hp) {
+            EXPECT_EQ(algorithm, "popularity");
+            if (hp.value("window_days", 0) < 0)
+                core::ThrowUnprocessable("window_days must be >= 0", "hyperparameters");
+            validated.push_back(hp);
+        },
+        5);
+    auto count = [&] {
+        return stores_.jobs->List(tenant_, {}, std::nullopt, std::nullopt).items.size();
+    };
+
+    auto job = svc.SubmitTrain(
+        tenant_, DecodeTrainJob(json{{"model_id", m.id}, {"holdout", 0.2}}, nullptr), false);
+    EXPECT_EQ(job.status, core::JobStatus::kQueued);
+    EXPECT_EQ(job.max_attempts, 5);
+    EXPECT_EQ(job.payload, (json{{"model_id", m.id}, {"holdout", 0.2}}));
+    EXPECT_TRUE(validated.empty());  // nothing overridden, nothing to validate
+
+    // Another tenant's model is not found, and nothing is queued.
+    auto plain = DecodeTrainJob(json{{"model_id", m.id}}, nullptr);
+    EXPECT_EQ(CodeOf([&] { svc.SubmitTrain(other_, plain, true); }), core::ErrorCode::kNotFound);
+    EXPECT_TRUE(stores_.jobs->List(other_, {}, std::nullopt, std::nullopt).items.empty());
+
+    // Overrides need models:write, and must pass validation merged over the model's.
+    auto over = DecodeTrainJob(json{{"model_id", m.id}, {"hyperparameters", {{"window_days", 7}}}},
+                               nullptr);
+    std::string field;
+    EXPECT_EQ(CodeOf([&] { svc.SubmitTrain(tenant_, over, false); }, &field),
+              core::ErrorCode::kForbidden);
+    EXPECT_EQ(field, "hyperparameters");
+    EXPECT_EQ(count(), 1u);
+    auto bad = DecodeTrainJob(json{{"model_id", m.id}, {"hyperparameters", {{"window_days", -1}}}},
+                              nullptr);
+    EXPECT_EQ(CodeOf([&] { svc.SubmitTrain(tenant_, bad, true); }),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(count(), 1u);
+    auto ok = svc.SubmitTrain(tenant_, over, true);
+    EXPECT_EQ(ok.payload["hyperparameters"], (json{{"window_days", 7}}));
+    ASSERT_FALSE(validated.empty());
+    EXPECT_EQ(validated.back()["window_days"], 7);
+
+    // The same Idempotency-Key returns the first job.
+    std::string key = "k-1";
+    auto a = svc.SubmitTrain(tenant_, DecodeTrainJob(json{{"model_id", m.id}}, &key), false);
+    auto b = svc.SubmitTrain(tenant_, DecodeTrainJob(json{{"model_id", m.id}}, &key), false);
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(count(), 3u);
+
+    for (const auto& [body, want] : std::vector<std::pair<json, std::string>>{
+             {json{{"model_id", m.id}, {"holdout", 0.6}}, "holdout"},
+             {json{{"model_id", m.id}, {"hyperparameters", "fast"}}, "hyperparameters"},
+             {json{{"model", m.id}}, "model"},
+             {json::object(), "model_id"}}) {
+        field.clear();
+        EXPECT_EQ(CodeOf([&] { DecodeTrainJob(body, nullptr); }, &field),
+                  core::ErrorCode::kUnprocessable);
+        EXPECT_EQ(field, want) << body.dump();
+    }
+    std::string empty;
+    EXPECT_EQ(CodeOf(
+                  [&] {
+                      DecodeTrainJob(json{{"model_id", m.id}}, &empty);
+                  },
+                  &field),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "Idempotency-Key");
+    EXPECT_EQ(CodeOf([&] { DecodeJobFilter("done", std::nullopt); }, &field),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "status");
+    EXPECT_EQ(CodeOf([&] { DecodeJobFilter(std::nullopt, "export"); }, &field),
+              core::ErrorCode::kUnprocessable);
+    EXPECT_EQ(field, "kind");
+    auto f = DecodeJobFilter("dead", "train");
+    EXPECT_EQ(*f.status, core::JobStatus::kDead);
+    EXPECT_EQ(*f.kind, core::JobKind::kTrain);
 }
 
 }  // namespace

@@ -49,11 +49,21 @@ struct Principal {
     bool HasScope(Scope s) const;
 };
 
+/// Whether a tenant's keys work: a suspended tenant's keys get 403 and its jobs wait.
+enum class TenantStatus : uint8_t { kActive, kSuspended };
+/// The wire and database name ("active", "suspended").
+std::string_view TenantStatusName(TenantStatus s);
+/// nullopt for a name that is no status.
+std::optional<TenantStatus> ParseTenantStatus(std::string_view name);
+inline bool operator==(TenantStatus s, std::string_view name) {
+    return TenantStatusName(s) == name;
+}
+
 /// A tenant of the platform.
 struct Tenant {
     std::string id;
     std::string name;
-    std::string status;  ///< "active" | "suspended"
+    TenantStatus status = TenantStatus::kActive;
     std::string created_at;
     std::string updated_at;
 };

@@ -21,12 +21,12 @@ public:
     /// nullopt when unknown (or not a UUID).
     virtual std::optional<core::Tenant> Find(const std::string& id) = 0;
     virtual Page<core::Tenant> List(const PageRequest& page,
-                                    const std::optional<std::string>& status) = 0;
+                                    const std::optional<core::TenantStatus>& status) = 0;
     /// Throws kNotFound when unknown, kConflict when the new name is taken.
     virtual core::Tenant Update(const core::Actor& actor,
                                 const std::string& id,
                                 const std::optional<std::string>& name,
-                                const std::optional<std::string>& status) = 0;
+                                const std::optional<core::TenantStatus>& status) = 0;
     /// Deletes the tenant and everything it owns. Throws kNotFound when unknown.
     virtual void Delete(const core::Actor& actor, const std::string& id) = 0;
 };
@@ -34,7 +34,7 @@ public:
 /// What authentication needs to know about a key, looked up by its hash.
 struct KeyAuthRecord {
     core::ApiKey key;
-    std::string tenant_status;
+    core::TenantStatus tenant_status = core::TenantStatus::kActive;
     bool expired = false;
 };
 
