@@ -25,7 +25,7 @@ test: build
 # db, redis and api labels; leaks are reported too (CI runs it).
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECS_SANITIZE="address;undefined" -DRECS_BUILD_BENCH=OFF
-	cmake --build build-asan -j$(JOBS) --target recsplane recs_core_test recs_engine_test recs_store_dbtest recs_store_redistest recs_store_contract_test recs_api_unit_test recs_workers_test recs_api_apitest
+	cmake --build build-asan -j$(JOBS) --target recsplane recs_core_test recs_engine_test recs_store_dbtest recs_store_redistest recs_store_contract_test recs_api_unit_test recs_workers_test recs_api_apitest recs_gb_assign
 	LSAN_OPTIONS="suppressions=$(CURDIR)/scripts/lsan.supp" GTEST_FILTER="$(ASAN_TESTS)" \
 	RECS_TEST_LABELS="unit|db|redis|api" bash scripts/test.sh build-asan
 
@@ -43,7 +43,7 @@ tsan: deps
 	GTEST_FILTER="$(TSAN_TESTS)" RECS_TEST_LABELS="unit|api" \
 	RECS_TEST_ONLY="recs_api_unit_test|recs_workers_test|recs_api_apitest" bash scripts/test.sh build-tsan
 
-TSAN_TESTS ?= Ingestion.*:ConnectionOrder.*:PoolTest.*:Router*:HostileApiTest.*:TrainDeployPredictTest.*:PlatformApiTest.*:-HostileApiTest.HeartbeatsHoldUnderASaturatedPool
+TSAN_TESTS ?= Ingestion.*:ConnectionOrder.*:PoolTest.*:Router*:HostileApiTest.*:TrainDeployPredictTest.*:PlatformApiTest.*:ExperimentsApiTest.*:-HostileApiTest.HeartbeatsHoldUnderASaturatedPool
 
 stop:
 	bash scripts/stop.sh

@@ -51,7 +51,7 @@ redis_start() {
   [ "$mode" = test ] && persist=(--save "" --appendonly no)
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "${persist[@]}" >/dev/null
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 150); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
     sleep 0.1
   done

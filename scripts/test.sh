@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
+ROOT=$(pwd)
 . scripts/services.sh
 TMP=$(mktemp -d /tmp/recs-test.XXXXXX)
 chmod 755 "$TMP"
@@ -25,3 +26,7 @@ LABELS=${RECS_TEST_LABELS:-unit|db|redis|api|quality}
 cd "$BUILD_DIR"
 # RECS_TEST_ONLY: a regular expression of test names, for builds that make only some of them.
 ctest -L "$LABELS" ${RECS_TEST_ONLY:+-R "$RECS_TEST_ONLY"} --output-on-failure --timeout 900
+# Experiment assignment against the real GrowthBook SDK (npm) on thousands of ids.
+if [[ "$LABELS" == *unit* && -z "${RECS_TEST_ONLY:-}" ]]; then
+  bash "$ROOT/tests/compat/growthbook/run.sh" "$PWD/bin/recs_gb_assign"
+fi

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "exposure_log.hpp"
 #include "handlers/handlers.hpp"
 #include "http/connection_order.hpp"
 #include "http/decode.hpp"
@@ -22,6 +23,7 @@
 #include "recs/core/log.hpp"
 #include "recs/store/tenant_store.hpp"
 #include "services.hpp"
+#include "services/experiment_service.hpp"
 #include "services/feature_service.hpp"
 #include "services/job_service.hpp"
 #include "services/key_service.hpp"
@@ -528,16 +530,23 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
         *s.models, s.pool, s.validate_model,
         [r = s.resolver.get()](const core::TenantId& t) { r->Invalidate(t); });
     s.predict_service = std::make_unique<PredictService>(*s.resolver, *s.features, s.pool);
-    s.tenant_service = std::make_unique<TenantService>(
-        *s.tenants, s.event_stream, s.pool,
-        [a = s.auth.get(), r = s.resolver.get()](const core::TenantId& t) {
-            a->ForgetTenant(t.value);
-            r->Invalidate(t);
-        });
+    s.tenant_service = std::make_unique<TenantService>(*s.tenants, s.event_stream, s.pool,
+                                                       [&s](const core::TenantId& t) {
+                                                           s.auth->ForgetTenant(t.value);
+                                                           s.resolver->Invalidate(t);
+                                                           if (s.experiment_service)
+                                                               s.experiment_service->Invalidate(t);
+                                                       });
     s.key_service = std::make_unique<KeyService>(*s.keys);
     s.feature_service = std::make_unique<FeatureService>(*s.features);
     s.job_service = std::make_unique<JobService>(*s.jobs, *s.models, s.validate_model,
                                                  s.config.job_max_attempts);
+    s.experiments = stores.experiments;
+    if (s.experiments) {
+        s.exposures = std::make_unique<ExposureLog>(*s.experiments, 200);
+        s.experiment_service =
+            std::make_unique<ExperimentService>(*s.experiments, *s.models, s.exposures.get(), 2000);
+    }
     RegisterHealthRoutes(state_->router, s);
     RegisterTenantRoutes(state_->router, s);
     RegisterKeyRoutes(state_->router, s);
@@ -546,6 +555,7 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     RegisterModelRoutes(state_->router, s);
     RegisterJobRoutes(state_->router, s);
     RegisterPredictRoutes(state_->router, s);
+    if (s.experiment_service) RegisterExperimentRoutes(state_->router, s);
 }
 
 Server::~Server() { Stop(); }

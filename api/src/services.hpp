@@ -15,6 +15,7 @@
 #include "recs/core/config.hpp"
 #include "recs/core/prediction_pool.hpp"
 #include "recs/store/event_store.hpp"
+#include "recs/store/experiment_store.hpp"
 #include "recs/store/feature_store.hpp"
 #include "recs/store/job_store.hpp"
 #include "recs/store/model_store.hpp"
@@ -85,6 +86,9 @@ struct Services {
     std::unique_ptr<class KeyService> key_service;
     std::unique_ptr<class FeatureService> feature_service;
     std::unique_ptr<class JobService> job_service;
+    store::ExperimentRepository* experiments = nullptr;
+    std::unique_ptr<class ExposureLog> exposures;
+    std::unique_ptr<class ExperimentService> experiment_service;
     std::unique_ptr<HealthMonitor> health;
     Metrics metrics;
     std::atomic<bool> draining{false};

@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "recs/core/error.hpp"
+#include "recs/core/experiment_results.hpp"
 #include "recs/core/log.hpp"
 #include "recs/store/event_store.hpp"
+#include "recs/store/experiment_store.hpp"
 #include "recs/store/job_store.hpp"
 #include "recs/store/leader_lock.hpp"
 #include "recs/store/pg_pool.hpp"
@@ -31,7 +33,32 @@ void Duty(const char* name, F&& fn) {
 // Outbox rows older than this are appended by the repair (the api's relay does it in ms).
 constexpr int64_t kStreamRepairAfterMs = 10000;
 
+const core::Actor kSchedulerActor{"scheduler", "scheduler"};
+
 }  // namespace
+
+int Scheduler::EndExperiments() {
+    int ended = 0;
+    for (auto& e : experiments_->DueToEnd(50)) {
+        const core::TenantId tenant{e.tenant_id};
+        try {
+            // Frozen as of the end: events after it are not counted.
+            e.status = core::ExperimentStatus::kStopped;
+            e.stopped_at = e.spec.end;
+            auto results = core::ComputeResults(e, experiments_->Aggregate(tenant, e));
+            results["frozen_at"] = *e.spec.end;
+            experiments_->Transition(kSchedulerActor, tenant, e.id,
+                                     core::ExperimentStatus::kStopped, results);
+            ++ended;
+            core::Log(core::LogLevel::kInfo, "experiment reached its end and stopped",
+                      {{"tenant", e.tenant_id}, {"experiment", e.id}});
+        } catch (const core::Error& err) {
+            // kConflict: stopped or paused meanwhile by its owner.
+            if (err.code() != core::ErrorCode::kConflict) throw;
+        }
+    }
+    return ended;
+}
 
 Scheduler::Scheduler(SchedulerStores s, const core::Config& config)
     : config_(config),
@@ -40,7 +67,8 @@ Scheduler::Scheduler(SchedulerStores s, const core::Config& config)
       events_(s.events),
       streams_(s.streams),
       idempotency_(s.idempotency),
-      leader_(s.leader) {}
+      leader_(s.leader),
+      experiments_(s.experiments) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -101,6 +129,7 @@ TickReport Scheduler::Tick() {
                       {{"events", rep.events_repaired}});
     });
     Duty("idempotency_expiry", [&] { rep.idempotency_expired = idempotency_->Expire(1000); });
+    if (experiments_) Duty("experiment_end", [&] { rep.experiments_ended = EndExperiments(); });
     return rep;
 }
 

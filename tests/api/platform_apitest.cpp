@@ -269,7 +269,9 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
     srv().CreateKey(a, {"predict"}, &a_key_id);
     auto b_admin = srv().CreateKey(b, {"admin"});
     auto a_admin = srv().CreateKey(a, {"admin"});
+    // Keys with a scope no route of the kind needs (experiment routes need experiments:*).
     auto a_noscope = srv().CreateKey(a, {"experiments:read"});
+    auto a_noscope_exp = srv().CreateKey(a, {"events:read"});
     // Tenant A owns one of everything: an event, item features, a trained model version, a job.
     ASSERT_EQ(srv()
                   .Call("POST", "/v1/recs/events/bulk", a_admin, testing::ClusterEvents(10).dump())
@@ -288,10 +290,17 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
               200);
     auto jobs = srv().Json(srv().Call("GET", "/v1/recs/jobs", a_admin));
     std::string job_id = jobs["items"][0]["id"];
+    auto exp = srv().Call("POST", "/v1/recs/experiments", a_admin,
+                          R"({"name":"x","surface":"home","variants":[{"id":"a","model":"m"},)"
+                          R"({"id":"b","model":"m"}]})");
+    ASSERT_EQ(exp.status, 201) << exp.body;
+    std::string experiment_id = srv().Json(exp)["id"];
     std::map<std::string, std::string> a_resources = {
-        {"{key_id}", a_key_id}, {"{event_id}", "e-0-1"},  {"{entity_type}", "item"},
-        {"{entity_id}", "a1"},  {"{model_id}", model_id}, {"{version_id}", version_id},
-        {"{job_id}", job_id},   {"{user_id}", "u0"},      {"{item_id}", "a1"}};
+        {"{key_id}", a_key_id},    {"{event_id}", "e-0-1"},
+        {"{entity_type}", "item"}, {"{entity_id}", "a1"},
+        {"{model_id}", model_id},  {"{version_id}", version_id},
+        {"{job_id}", job_id},      {"{user_id}", "u0"},
+        {"{item_id}", "a1"},       {"{experiment_id}", experiment_id}};
     int checked = 0;
     for (const auto& [method, path] : srv().server().Routes()) {
         if (path.find("/admin/") != std::string::npos || path == "/v1/recs/health" ||
@@ -317,18 +326,21 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
             auto own = srv().Call(method == "DELETE" ? "GET" : method, concrete, a_admin, body);
             EXPECT_NE(own.status, 404) << "A cannot see its own resource: " << own.body;
         }
-        auto denied = srv().Call(method, concrete, a_noscope, body);
+        bool experiments = path.rfind("/v1/recs/experiments", 0) == 0;
+        auto denied = srv().Call(method, concrete, experiments ? a_noscope_exp : a_noscope, body);
         EXPECT_EQ(denied.status, 403) << denied.body;
         ++checked;
     }
     EXPECT_GE(checked, 25);
     // Lists of B never show A's resources.
-    for (const char* list : {"/v1/recs/keys", "/v1/recs/models", "/v1/recs/jobs"}) {
+    for (const char* list :
+         {"/v1/recs/keys", "/v1/recs/models", "/v1/recs/jobs", "/v1/recs/experiments"}) {
         auto l = srv().Json(srv().Call("GET", list, b_admin));
         for (auto& k : l["items"]) {
             EXPECT_NE(k["id"], a_key_id);
             EXPECT_NE(k["id"], model_id);
             EXPECT_NE(k["id"], job_id);
+            EXPECT_NE(k["id"], experiment_id);
         }
     }
 }

@@ -3,6 +3,7 @@
 #include "recs/pool_client/remote_pool.hpp"
 #include "recs/store/artifact_store.hpp"
 #include "recs/store/event_store.hpp"
+#include "recs/store/experiment_store.hpp"
 #include "recs/store/feature_store.hpp"
 #include "recs/store/job_store.hpp"
 #include "recs/store/leader_lock.hpp"
@@ -54,6 +55,7 @@ struct Platform::Impl {
     std::unique_ptr<store::FeatureRepository> features;
     std::unique_ptr<store::ModelRepository> models;
     std::unique_ptr<store::JobRepository> jobs;
+    std::unique_ptr<store::ExperimentRepository> experiments;
     std::unique_ptr<pool_client::RemotePool> remote;
     // scheduler (control connections and redis).
     std::unique_ptr<store::JobRepository> sched_jobs;
@@ -62,6 +64,7 @@ struct Platform::Impl {
     std::unique_ptr<store::EventStream> sched_streams;
     std::unique_ptr<store::IdempotencyRepository> sched_idempotency;
     std::unique_ptr<store::LeaderLock> leader;
+    std::unique_ptr<store::ExperimentRepository> sched_experiments;
     // worker (control for leases, blocking redis for pops, job connections for data).
     std::unique_ptr<store::JobRepository> worker_jobs;
     std::unique_ptr<store::JobQueue> worker_queue;
@@ -102,6 +105,7 @@ Platform::Platform(const core::Config& cfg, Roles roles) : impl_(std::make_uniqu
         i.sched_streams = store::MakeRedisEventStream(*i.redis);
         i.sched_idempotency = store::MakePgIdempotencyRepository(*i.pg_control);
         i.leader = store::MakePgLeaderLock(cfg.database_url, "scheduler");
+        i.sched_experiments = store::MakePgExperimentRepository(*i.pg_control);
     }
     if (roles.api) {
         i.tenants = store::MakePgTenantRepository(*i.pg);
@@ -112,6 +116,7 @@ Platform::Platform(const core::Config& cfg, Roles roles) : impl_(std::make_uniqu
         i.features = store::MakePgFeatureRepository(*i.pg);
         i.models = store::MakePgModelRepository(*i.pg);
         i.jobs = store::MakePgJobRepository(*i.pg);
+        i.experiments = store::MakePgExperimentRepository(*i.pg);
         if (!roles.worker && !cfg.internal_token.empty())
             i.remote = std::make_unique<pool_client::RemotePool>(
                 *i.registry,
@@ -138,7 +143,8 @@ api::ServerStores Platform::api_stores() {
             .event_stream = i.event_stream.get(),
             .features = i.features.get(),
             .models = i.models.get(),
-            .jobs = i.jobs.get()};
+            .jobs = i.jobs.get(),
+            .experiments = i.experiments.get()};
 }
 
 scheduler::SchedulerStores Platform::scheduler_stores() {
@@ -148,7 +154,8 @@ scheduler::SchedulerStores Platform::scheduler_stores() {
             .events = i.sched_events.get(),
             .streams = i.sched_streams.get(),
             .idempotency = i.sched_idempotency.get(),
-            .leader = i.leader.get()};
+            .leader = i.leader.get(),
+            .experiments = i.sched_experiments.get()};
 }
 
 workers::WorkerStores Platform::worker_stores(bool serve) {

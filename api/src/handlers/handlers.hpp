@@ -14,5 +14,6 @@ void RegisterFeatureRoutes(Router& router, Services& services);
 void RegisterModelRoutes(Router& router, Services& services);
 void RegisterJobRoutes(Router& router, Services& services);
 void RegisterPredictRoutes(Router& router, Services& services);
+void RegisterExperimentRoutes(Router& router, Services& services);
 
 }  // namespace recs::api

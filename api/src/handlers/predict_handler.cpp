@@ -9,6 +9,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
 #include "recs/core/text.hpp"
+#include "services/experiment_service.hpp"
 #include "services/predict_service.hpp"
 #include "serving_resolver.hpp"
 
@@ -37,6 +38,15 @@ json PredictOne(Services& s,
                 const json& body,
                 const std::string& request_id) {
     auto r = DecodePredict(body);
+    // A surface without a model: its running experiment picks the variant (and its pool).
+    std::optional<Routed> routed;
+    if (r.model.empty() && !r.surface.empty() && s.experiment_service) {
+        routed = s.experiment_service->Route(tenant, r.surface, r.rank.user_id, r.session_id);
+        if (routed) {
+            r.model = routed->variant.model;
+            r.pool = routed->variant.pool;
+        }
+    }
     auto [target, result] = s.predict_service->Predict(tenant, r);
     bool scores = r.return_scores, explain = r.explain;
     json items = json::array();
@@ -54,6 +64,11 @@ json PredictOne(Services& s,
                 {"items", std::move(items)},
                 {"served_at", NowIso()}};
     if (result.cold_start) out["cold_start"] = true;
+    if (routed) {
+        out["experiment"] = {{"id", routed->experiment_id}, {"name", routed->experiment_name}};
+        out["variant"] = routed->variant.id;
+        if (routed->forced) out["forced"] = true;
+    }
     return out;
 }
 
@@ -65,6 +80,8 @@ Response User(Services& s, Request& req) {
     json body = {{"user_id", req.Param("user_id")}};
     if (auto l = req.Query("limit")) body["limit"] = core::ParseIntParam("limit", *l, 1, 500);
     if (auto m = req.Query("model")) body["model"] = *m;
+    if (auto sf = req.Query("surface")) body["surface"] = *sf;
+    if (auto sid = req.Query("session_id")) body["context"] = {{"session_id", *sid}};
     return Response::Json(200, PredictOne(s, req.Tenant(), body, req.request_id).dump());
 }
 

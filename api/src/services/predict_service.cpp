@@ -43,7 +43,7 @@ PredictRequest DecodePredict(const json& body) {
     core::RequireObject(body);
     core::RejectUnknownFields(
         body, {"user_id", "limit", "candidate_ids", "exclude_ids", "filters", "exclude_seen",
-               "model", "return_scores", "explain", "context"});
+               "model", "return_scores", "explain", "context", "surface"});
     PredictRequest r;
     r.rank.user_id = core::RequireId(body, "user_id");
     r.rank.limit = static_cast<size_t>(core::OptionalInt(body, "limit", 1, 500).value_or(10));
@@ -63,6 +63,15 @@ PredictRequest DecodePredict(const json& body) {
         core::ValidateFilters(r.filters);
     }
     r.model = core::OptionalString(body, "model", 200).value_or("");
+    r.surface = core::OptionalString(body, "surface", 64).value_or("");
+    if (!r.surface.empty()) core::CheckIdText(r.surface, "surface", 64);
+    if (ctx != body.end() && ctx->is_object()) {
+        auto sid = ctx->find("session_id");
+        if (sid != ctx->end() && sid->is_string() && !sid->get_ref<const std::string&>().empty()) {
+            r.session_id = sid->get<std::string>();
+            core::CheckIdText(r.session_id, "context.session_id", core::kMaxIdBytes);
+        }
+    }
     return r;
 }
 
@@ -81,6 +90,7 @@ core::PredictionPool& PredictService::pool() {
 PredictOutcome PredictService::Predict(const core::TenantId& tenant, const PredictRequest& r) {
     PredictOutcome out;
     out.target = resolver_.Resolve(tenant, r.model);
+    if (!r.pool.empty()) out.target.pool = r.pool;
     core::RankRequest rr = r.rank;
     if (r.filters.is_null() || r.filters.empty()) {
         out.result = pool().Rank(out.target, rr);

@@ -20,6 +20,9 @@ struct PredictRequest {
     core::RankRequest rank;  ///< user, limit, candidates, exclusions
     nlohmann::json filters;  ///< item-feature filters (null: none), validated
     std::string model;       ///< "" = the tenant's default model
+    std::string surface;     ///< routes by the surface's running experiment when no model
+    std::string session_id;  ///< `context.session_id`: the unit of session experiments
+    std::string pool;        ///< set by routing: the variant's pool ("" = the deployment's)
     bool return_scores = true;
     bool explain = false;
 };

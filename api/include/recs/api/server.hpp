@@ -18,6 +18,7 @@ class EventStream;
 class FeatureRepository;
 class ModelRepository;
 class JobRepository;
+class ExperimentRepository;
 }  // namespace recs::store
 namespace recs::core {
 class PredictionPool;
@@ -35,6 +36,7 @@ struct ServerStores {
     store::FeatureRepository* features = nullptr;
     store::ModelRepository* models = nullptr;
     store::JobRepository* jobs = nullptr;
+    store::ExperimentRepository* experiments = nullptr;
 };
 
 /// What the server needs from the rest of the process (handed over by cmd/).

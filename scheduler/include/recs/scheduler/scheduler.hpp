@@ -13,6 +13,7 @@ class EventRepository;
 class EventStream;
 class IdempotencyRepository;
 class LeaderLock;
+class ExperimentRepository;
 }  // namespace recs::store
 
 namespace recs::scheduler {
@@ -26,6 +27,7 @@ struct SchedulerStores {
     store::EventStream* streams = nullptr;
     store::IdempotencyRepository* idempotency = nullptr;
     store::LeaderLock* leader = nullptr;
+    store::ExperimentRepository* experiments = nullptr;  ///< null: no experiment duties
 };
 
 /// What one scheduler pass did.
@@ -34,6 +36,7 @@ struct TickReport {
     int pushed = 0;              ///< due queued jobs relayed to Redis
     size_t events_repaired = 0;  ///< events appended to their streams from the outbox
     int idempotency_expired = 0;
+    int experiments_ended = 0;  ///< running experiments past their end, stopped and frozen
 };
 
 /// The scheduler role: the outbox relay (committed queued jobs → Redis, and re-push of queued
@@ -53,6 +56,8 @@ public:
     bool leading() const { return leading_.load(); }
 
 private:
+    int EndExperiments();
+
     core::Config config_;
     store::JobRepository* jobs_;
     store::JobQueue* queue_;
@@ -60,6 +65,7 @@ private:
     store::EventStream* streams_;
     store::IdempotencyRepository* idempotency_;
     store::LeaderLock* leader_;
+    store::ExperimentRepository* experiments_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> leading_{false};
     std::thread thread_;
