@@ -14,6 +14,7 @@ BUILD=${1:-build}
 SECS=${2:-10}
 BIN="$BUILD/bin/recsplane"
 . bench/lib.sh
+. bench/procs.sh
 
 RATINGS=${RECS_SHARED_DIR:-../shared}/data/ml-latest-small/ratings.csv
 [ -x "$BIN" ] || { echo "no $BIN (build it first)" >&2; exit 1; }
@@ -25,21 +26,6 @@ A_PORT=$(free_port); B_PORT=$(free_port)
 while [ "$B_PORT" = "$A_PORT" ]; do B_PORT=$(free_port); done
 NAMES=(); PIDS=()
 
-running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s:0:1}" != Z ]; }
-# stop_all: the processes this script started, last first: SIGTERM, SIGKILL after 10 s (a
-# worker that is training only stops when its job ends).
-stop_all() {
-  local i p end
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    p=${PIDS[i]}
-    kill "$p" 2>/dev/null || continue
-    end=$((SECONDS + 10))
-    while running "$p" && ((SECONDS < end)); do sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  PIDS=(); NAMES=()
-}
 cleanup() {
   stop_all
   pg_stop "$TMP/pg"; redis_stop "$TMP/redis" "$REDIS_PORT"; rm -rf "$TMP"
@@ -47,35 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start NAME ROLE-ARGS... (extra environment in the array EXTRA): output to $TMP/NAME.log.
-start() {
-  local name=$1; shift
-  env "${EXTRA[@]}" "$BIN" "$@" >"$TMP/$name.log" 2>&1 &
-  PIDS+=($!); NAMES+=("$name")
-}
-# fail MESSAGE: prints it with the logs' tails and exits 1.
-fail() {
-  echo "FAILED: $*"
-  for n in "${NAMES[@]}"; do
-    [ -s "$TMP/$n.log" ] && { echo "--- $n.log (last lines)"; tail -n 15 "$TMP/$n.log"; }
-  done
-  exit 1
-}
-alive() {  # every started process still runs
-  local i
-  for i in "${!PIDS[@]}"; do
-    running "${PIDS[i]}" || { echo "${NAMES[i]} exited"; return 1; }
-  done
-}
-healthy() {  # URL: health 2xx within 30 s while every process runs
-  for _ in $(seq 1 60); do
-    wait_health "$1" 5 && return 0
-    alive || return 1
-  done
-  return 1
-}
 psql_q() { as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U recs -d recs -Atqc "$1"; }
-status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 echo "== predict through the api: worker pool in another process (B) vs in-process (A)"
 echo "   wrk -t2, keep-alive, ${SECS}s per run; $(nproc) cores shared by wrk, PostgreSQL, Redis and"

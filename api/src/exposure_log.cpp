@@ -33,8 +33,16 @@ void ExposureLog::Add(store::Exposure x) {
         return;
     }
     if (seen_.size() >= kMaxSeen) seen_.clear();  // the database ignores repeats anyway
-    seen_.insert(std::move(key));
+    seen_.emplace(std::move(key), x.variant);
     pending_.push_back(std::move(x));
+}
+
+std::optional<std::string> ExposureLog::Known(const std::string& experiment_id,
+                                              const std::string& unit_id) const {
+    std::lock_guard lock(mu_);
+    auto it = seen_.find(experiment_id + "|" + unit_id);
+    if (it == seen_.end()) return std::nullopt;
+    return it->second;
 }
 
 void ExposureLog::Flush() {

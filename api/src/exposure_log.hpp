@@ -3,8 +3,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "recs/store/experiment_store.hpp"
@@ -24,6 +26,9 @@ public:
     ExposureLog& operator=(const ExposureLog&) = delete;
 
     void Add(store::Exposure exposure);
+    /// The variant this process recorded for the unit (recently), if any.
+    std::optional<std::string> Known(const std::string& experiment_id,
+                                     const std::string& unit_id) const;
     /// Writes what is queued now (the results call it so that they include the last second).
     void Flush();
     /// Exposures dropped since start.
@@ -40,7 +45,7 @@ private:
     std::mutex write_mu_;  ///< one batch at a time (the thread or a Flush)
     std::condition_variable cv_;
     std::deque<store::Exposure> pending_;
-    std::unordered_set<std::string> seen_;
+    std::unordered_map<std::string, std::string> seen_;  ///< experiment|unit → variant
     size_t dropped_ = 0;
     bool stop_ = false;
     std::thread thread_;

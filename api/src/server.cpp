@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "canary_monitor.hpp"
 #include "exposure_log.hpp"
 #include "handlers/handlers.hpp"
 #include "http/connection_order.hpp"
@@ -525,11 +526,18 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.jobs = stores.jobs;
     s.pool = state_->deps.pool;
     s.validate_model = state_->deps.validate_model;
-    s.resolver = std::make_unique<ServingResolver>(*s.models, 2000);
+    s.canaries = stores.canaries;
+    s.resolver = std::make_unique<ServingResolver>(*s.models, 2000, s.canaries);
     s.model_service = std::make_unique<ModelService>(
         *s.models, s.pool, s.validate_model,
-        [r = s.resolver.get()](const core::TenantId& t) { r->Invalidate(t); });
-    s.predict_service = std::make_unique<PredictService>(*s.resolver, *s.features, s.pool);
+        [r = s.resolver.get()](const core::TenantId& t) { r->Invalidate(t); }, s.canaries);
+    if (s.canaries)
+        s.canary_monitor = std::make_unique<CanaryMonitor>(
+            [m = s.model_service.get()](const core::Canary& c, const std::string& why) {
+                m->CanaryTripped(c, why);
+            });
+    s.predict_service =
+        std::make_unique<PredictService>(*s.resolver, *s.features, s.pool, s.canary_monitor.get());
     s.tenant_service = std::make_unique<TenantService>(*s.tenants, s.event_stream, s.pool,
                                                        [&s](const core::TenantId& t) {
                                                            s.auth->ForgetTenant(t.value);
@@ -540,7 +548,7 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.key_service = std::make_unique<KeyService>(*s.keys);
     s.feature_service = std::make_unique<FeatureService>(*s.features);
     s.job_service = std::make_unique<JobService>(*s.jobs, *s.models, s.validate_model,
-                                                 s.config.job_max_attempts);
+                                                 s.config.job_max_attempts, stores.experiments);
     s.experiments = stores.experiments;
     if (s.experiments) {
         s.exposures = std::make_unique<ExposureLog>(*s.experiments, 200);

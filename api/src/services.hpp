@@ -14,6 +14,7 @@
 #include "http/metrics.hpp"
 #include "recs/core/config.hpp"
 #include "recs/core/prediction_pool.hpp"
+#include "recs/store/canary_store.hpp"
 #include "recs/store/event_store.hpp"
 #include "recs/store/experiment_store.hpp"
 #include "recs/store/feature_store.hpp"
@@ -79,9 +80,12 @@ struct Services {
     store::JobRepository* jobs = nullptr;
     core::PredictionPool* pool = nullptr;
     std::function<void(const std::string&, const nlohmann::json&)> validate_model;
+    store::CanaryRepository* canaries = nullptr;
     std::unique_ptr<class ServingResolver> resolver;
     std::unique_ptr<class ModelService> model_service;
     std::unique_ptr<class PredictService> predict_service;
+    /// After the services it calls back (model_service): destroyed, and stopped, before them.
+    std::unique_ptr<class CanaryMonitor> canary_monitor;
     std::unique_ptr<class TenantService> tenant_service;
     std::unique_ptr<class KeyService> key_service;
     std::unique_ptr<class FeatureService> feature_service;

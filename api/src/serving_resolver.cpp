@@ -3,11 +3,17 @@
 #include <charconv>
 
 #include "recs/core/error.hpp"
+#include "recs/store/canary_store.hpp"
 
 namespace recs::api {
 
-core::ServingTarget ServingResolver::Resolve(const core::TenantId& tenant,
-                                             const std::string& spec) {
+const core::ServingTarget& Resolution::For(const std::string& unit_id, bool* in_canary) const {
+    bool in = canary && core::InCanaryCohort(model_id, unit_id, canary->canary.traffic_pct);
+    if (in_canary) *in_canary = in;
+    return in ? canary->target : deployed;
+}
+
+Resolution ServingResolver::ResolveAll(const core::TenantId& tenant, const std::string& spec) {
     std::string key = tenant.value + "|" + spec;
     auto now = std::chrono::steady_clock::now();
     if (auto hit = cache_.Get(key, now)) return *hit;
@@ -25,10 +31,10 @@ core::ServingTarget ServingResolver::Resolve(const core::TenantId& tenant,
 void ServingResolver::Invalidate(const core::TenantId& tenant) {
     std::string prefix = tenant.value + "|";
     cache_.EraseIf(
-        [&](const std::string& k, const core::ServingTarget&) { return k.rfind(prefix, 0) == 0; });
+        [&](const std::string& k, const Resolution&) { return k.rfind(prefix, 0) == 0; });
 }
 
-core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const std::string& spec) {
+Resolution ServingResolver::Load(const core::TenantId& tenant, const std::string& spec) {
     std::string name = spec;
     std::optional<int> number;
     auto at = spec.find('@');
@@ -65,9 +71,25 @@ core::ServingTarget ServingResolver::Load(const core::TenantId& tenant, const st
         v = models_.FindVersion(tenant, model->id, *model->deployed_version_id);
         if (!v) core::ThrowConflict("the deployed version of '" + model->name + "' is gone");
     }
-    return core::ServingTarget{tenant.value,       model->name,         v->id,
-                               v->version,         model->algorithm,    v->artifact_path,
-                               v->artifact_sha256, model->deployed_pool};
+    Resolution out;
+    out.model_id = model->id;
+    out.deployed = core::ServingTarget{tenant.value,       model->name,         v->id,
+                                       v->version,         model->algorithm,    v->artifact_path,
+                                       v->artifact_sha256, model->deployed_pool};
+    if (!number && canaries_) {
+        if (auto c = canaries_->Active(tenant, model->id)) {
+            if (auto cv = models_.FindVersion(tenant, model->id, c->version_id)) {
+                core::ServingTarget t = out.deployed;
+                t.version_id = cv->id;
+                t.version = cv->version;
+                t.artifact_path = cv->artifact_path;
+                t.artifact_sha256 = cv->artifact_sha256;
+                t.pool = c->pool;
+                out.canary = CanaryRoute{*c, std::move(t)};
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace recs::api

@@ -180,13 +180,15 @@ std::string_view VersionStatusName(VersionStatus s) {
             return "retired";
         case VersionStatus::kFailed:
             return "failed";
+        case VersionStatus::kRolledBack:
+            return "rolled_back";
     }
     return "ready";
 }
 
 std::optional<VersionStatus> ParseVersionStatus(std::string_view name) {
     for (auto s : {VersionStatus::kReady, VersionStatus::kDeployed, VersionStatus::kRetired,
-                   VersionStatus::kFailed})
+                   VersionStatus::kFailed, VersionStatus::kRolledBack})
         if (VersionStatusName(s) == name) return s;
     return std::nullopt;
 }
@@ -216,10 +218,11 @@ std::optional<JobStatus> ParseJobStatus(std::string_view name) {
     return std::nullopt;
 }
 
-std::string_view JobKindName(JobKind) { return "train"; }
+std::string_view JobKindName(JobKind k) { return k == JobKind::kSimulate ? "simulate" : "train"; }
 
 std::optional<JobKind> ParseJobKind(std::string_view name) {
     if (name == "train") return JobKind::kTrain;
+    if (name == "simulate") return JobKind::kSimulate;
     return std::nullopt;
 }
 

@@ -54,7 +54,7 @@ VariantAssignment AssignVariant(const Experiment& e,
     std::vector<double> weights;
     for (const auto& v : e.spec.variants) weights.push_back(v.weight);
     auto a = Assign(SeedOf(e), unit_id, weights, e.spec.coverage, e.spec.ns);
-    out.hash = GbHash(SeedOf(e), unit_id, 2).value_or(0);
+    out.hash = a.hash;  // GbHash(seed, unit, 2), filled in or out of the experiment
     out.in_experiment = a.in_experiment;
     out.variant = a.in_experiment ? a.variation : -1;
     return out;
@@ -97,7 +97,8 @@ json SpecJson(const ExperimentSpec& s) {
             {"sequential", {{"enabled", s.sequential}, {"tuning_n", s.sequential_tuning_n}}},
             {"start", OptJson(s.start)},
             {"end", OptJson(s.end)},
-            {"attribution_window_hours", s.attribution_hours}};
+            {"attribution_window_hours", s.attribution_hours},
+            {"sticky", s.sticky}};
 }
 
 ExperimentSpec SpecFromJson(const json& j) {
@@ -125,6 +126,7 @@ ExperimentSpec SpecFromJson(const json& j) {
     s.start = OptString(j, "start");
     s.end = OptString(j, "end");
     s.attribution_hours = j.value("attribution_window_hours", int64_t{168});
+    s.sticky = j.value("sticky", false);
     return s;
 }
 

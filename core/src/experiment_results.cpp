@@ -189,10 +189,14 @@ json ComputeResults(const Experiment& e, const std::vector<ExposureDay>& days) {
             {"units", all},
             {"sequential", spec.sequential},
             {"attribution_window_hours", spec.attribution_hours},
-            {"sample_ratio",
-             {{"chi_square", Num(srm.chi_square)},
-              {"p_value", Num(srm.p_value)},
-              {"mismatch", srm.mismatch}}},
+            // A bandit moves the weights while exposed units keep their variant: the units
+            // follow no one set of weights, and a check against today's would flag the moves.
+            {"sample_ratio", spec.sticky ? json{{"checked", false},
+                                                {"reason", "the weights were moved by a bandit"}}
+                                         : json{{"checked", true},
+                                                {"chi_square", Num(srm.chi_square)},
+                                                {"p_value", Num(srm.p_value)},
+                                                {"mismatch", srm.mismatch}}},
             {"variants", std::move(variants)},
             {"guardrails", std::move(guardrails)},
             {"timeseries", std::move(series)}};

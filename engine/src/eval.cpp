@@ -177,6 +177,71 @@ nlohmann::json Metrics::ToJson() const {
             {"seconds", seconds}};
 }
 
+namespace {
+
+/// One user's metrics at k from the ranking and the user's relevant items.
+UserMetrics ScoreUser(const std::vector<ScoredItem>& recs,
+                      const std::unordered_set<std::string>& rel,
+                      size_t k) {
+    double hits = 0, dcg = 0, ap = 0, rr = 0;
+    for (size_t r = 0; r < recs.size(); ++r) {
+        if (rel.count(recs[r].item_id) != 0) {
+            hits += 1;
+            dcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
+            ap += hits / static_cast<double>(r + 1);
+            if (rr == 0) {
+                rr = 1.0 / static_cast<double>(r + 1);
+            }
+        }
+    }
+    double idcg = 0;
+    for (size_t r = 0; r < std::min(k, rel.size()); ++r) {
+        idcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
+    }
+    UserMetrics m;
+    m.precision = hits / static_cast<double>(k);
+    m.recall = hits / static_cast<double>(rel.size());
+    m.ndcg = idcg > 0 ? dcg / idcg : 0;
+    m.map = ap / static_cast<double>(rel.size());
+    m.hit = hits > 0 ? 1 : 0;
+    m.mrr = rr;
+    return m;
+}
+
+}  // namespace
+
+std::vector<UserMetrics> EvaluateUsers(const Model& model,
+                                       const std::vector<Interaction>& train,
+                                       const std::vector<Interaction>& test,
+                                       size_t k,
+                                       int threads) {
+    std::unordered_map<std::string, std::unordered_set<std::string>> seen;
+    for (const auto& x : train) seen[x.user].insert(x.item);
+    std::unordered_map<std::string, std::unordered_set<std::string>> relevant;
+    for (const auto& x : test)
+        if (seen.count(x.user) != 0) relevant[x.user].insert(x.item);
+    std::vector<UserMetrics> out;
+    out.reserve(relevant.size());
+    for (const auto& [u, items] : relevant) {
+        out.emplace_back();
+        out.back().user = u;
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.user < b.user; });
+    const std::vector<std::string> no_history;
+    detail::ParallelFor(out.size(), detail::ThreadCount(threads), 8, [&](size_t i, int) {
+        auto& m = out[i];
+        const auto& rel = relevant.find(m.user)->second;
+        bool cold = false;
+        auto recs =
+            model.Recommend(m.user, no_history, k, seen.find(m.user)->second, nullptr, &cold);
+        std::string user = std::move(m.user);
+        m = ScoreUser(recs, rel, k);
+        m.user = std::move(user);
+        for (auto& r : recs) m.recommended.push_back(std::move(r.item_id));
+    });
+    return out;
+}
+
 Metrics Evaluate(const Model& model,
                  const std::vector<Interaction>& train,
                  const std::vector<Interaction>& test,
@@ -217,28 +282,14 @@ Metrics Evaluate(const Model& model,
         bool cold = false;
         auto recs = model.Recommend(u, no_history, k, seen.find(u)->second, nullptr, &cold);
         Acc& a = acc[tid];
-        double hits = 0, dcg = 0, ap = 0, rr = 0;
-        for (size_t r = 0; r < recs.size(); ++r) {
-            a.recommended.insert(recs[r].item_id);
-            if (rel.count(recs[r].item_id) != 0) {
-                hits += 1;
-                dcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
-                ap += hits / static_cast<double>(r + 1);
-                if (rr == 0) {
-                    rr = 1.0 / static_cast<double>(r + 1);
-                }
-            }
-        }
-        double idcg = 0;
-        for (size_t r = 0; r < std::min(k, rel.size()); ++r) {
-            idcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
-        }
-        a.precision += hits / static_cast<double>(k);
-        a.recall += hits / static_cast<double>(rel.size());
-        a.ndcg += idcg > 0 ? dcg / idcg : 0;
-        a.map += ap / static_cast<double>(rel.size());
-        a.hit += hits > 0 ? 1 : 0;
-        a.mrr += rr;
+        for (const auto& r : recs) a.recommended.insert(r.item_id);
+        auto s = ScoreUser(recs, rel, k);
+        a.precision += s.precision;
+        a.recall += s.recall;
+        a.ndcg += s.ndcg;
+        a.map += s.map;
+        a.hit += s.hit;
+        a.mrr += s.mrr;
         a.users += 1;
         size_t d = done.fetch_add(1) + 1;
         if (progress && (d % 64 == 0 || d == users.size())) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recs/core/error.hpp"
+#include "recs/core/experiment_bandit.hpp"
 #include "recs/core/experiment_results.hpp"
 #include "recs/core/log.hpp"
 #include "recs/store/event_store.hpp"
@@ -58,6 +59,45 @@ int Scheduler::EndExperiments() {
         }
     }
     return ended;
+}
+
+int Scheduler::UpdateBandits() {
+    int updated = 0;
+    for (auto& [e, b] : experiments_->DueBandits(20)) {
+        const core::TenantId tenant{e.tenant_id};
+        try {
+            auto arms = core::ArmStatsOf(e, b.options.reward, experiments_->Aggregate(tenant, e));
+            auto options = b.options;
+            // A new Monte Carlo draw each update, reproducible from the experiment and time.
+            options.seed =
+                std::hash<std::string>{}(e.id) ^
+                static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+            std::vector<double> weights;
+            try {
+                weights = core::bandit::Reallocate(arms, options);
+            } catch (const core::Error& bad) {
+                // Stats the policy cannot use: the weights stay, the next update is scheduled.
+                if (bad.code() != core::ErrorCode::kUnprocessable) throw;
+                core::Log(core::LogLevel::kWarn, "bandit kept the weights",
+                          {{"experiment", e.id}, {"error", bad.detail()}});
+                for (const auto& v : e.spec.variants) weights.push_back(v.weight);
+            }
+            nlohmann::json stats = nlohmann::json::object();
+            for (size_t i = 0; i < arms.size(); ++i)
+                stats[e.spec.variants[i].id] = {{"units", arms[i].units},
+                                                {"trials", arms[i].trials},
+                                                {"successes", arms[i].successes},
+                                                {"sum", arms[i].sum}};
+            experiments_->Reweight(kSchedulerActor, tenant, e.id, weights, stats);
+            ++updated;
+        } catch (const core::Error& err) {
+            // kConflict: stopped or changed meanwhile; anything else: logged, tried next time.
+            if (err.code() != core::ErrorCode::kConflict)
+                core::Log(core::LogLevel::kWarn, "bandit update failed",
+                          {{"tenant", e.tenant_id}, {"experiment", e.id}, {"error", err.detail()}});
+        }
+    }
+    return updated;
 }
 
 Scheduler::Scheduler(SchedulerStores s, const core::Config& config)
@@ -129,7 +169,10 @@ TickReport Scheduler::Tick() {
                       {{"events", rep.events_repaired}});
     });
     Duty("idempotency_expiry", [&] { rep.idempotency_expired = idempotency_->Expire(1000); });
-    if (experiments_) Duty("experiment_end", [&] { rep.experiments_ended = EndExperiments(); });
+    if (experiments_) {
+        Duty("experiment_end", [&] { rep.experiments_ended = EndExperiments(); });
+        Duty("bandits", [&] { rep.bandits_updated = UpdateBandits(); });
+    }
     return rep;
 }
 

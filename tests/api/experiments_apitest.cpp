@@ -395,5 +395,155 @@ TEST_F(ExperimentsApiTest, AnExperimentRoutesOnlyBetweenItsStartAndEndAndStopsAt
     EXPECT_EQ(audit.back().actor_kind, "scheduler");
 }
 
+TEST_F(ExperimentsApiTest, ABanditMovesTrafficToTheBestArmAndExposedUnitsKeepTheirs) {
+    auto spec = TwoArms("bandit", "home");
+    spec["variants"].push_back({{"id", "c"}, {"model", "pop_a"}});
+    std::string id = Created(spec)["id"];
+    ASSERT_EQ(Move(id, "start").status, 200);
+    for (const auto& [body, field] : std::vector<std::pair<json, std::string>>{
+             {json{{"experiment", id}, {"policy", "greedy"}}, "policy"},
+             {json{{"experiment", id}, {"reward", "dwell"}}, "reward"},
+             {json{{"experiment", id}, {"update_every", "soon"}}, "update_every"},
+             {json{{"experiment", id}, {"update_every", 0}}, "update_every"},
+             {json{{"experiment", id}, {"min_share", 0.4}}, "min_share"},  // 3 × 0.4 > 1
+             {json{{"experiment", id}, {"params", {{"epsilon", 2}}}}, "params.epsilon"}}) {
+        SCOPED_TRACE(body.dump());
+        ExpectProblem(Call("POST", "/v1/recs/exploration/bandit", body.dump()), 422, field);
+    }
+    ExpectProblem(Call("POST", "/v1/recs/exploration/bandit",
+                       json{{"experiment", "00000000-0000-4000-8000-000000000000"}}.dump()),
+                  404);
+    auto b = Call("POST", "/v1/recs/exploration/bandit",
+                  json{{"experiment", id},
+                       {"policy", "thompson"},
+                       {"reward", "click"},
+                       {"burn_in_units", 20},
+                       {"min_share", 0.02},
+                       {"update_every", "1s"}}
+                      .dump());
+    ASSERT_EQ(b.status, 201) << b.body;
+    EXPECT_EQ(J(b)["policy"], "thompson");
+    EXPECT_NEAR(J(b)["weights"]["a"].get<double>(), 1.0 / 3, 1e-9);
+    ExpectProblem(Call("POST", "/v1/recs/exploration/bandit", json{{"experiment", id}}.dump()), 409,
+                  "experiment");
+
+    // 150 users exposed; c's users click 4 of 10 impressions, the others 1.
+    std::map<std::string, std::string> first;
+    for (int u = 0; u < 150; ++u) {
+        std::string user = "w" + std::to_string(u);
+        first[user] = Predict(user, "home")["variant"];
+    }
+    int64_t t = NowMs() + 10;
+    json events = json::array();
+    for (const auto& [user, v] : first) {
+        for (int i = 0; i < 10; ++i)
+            events.push_back({{"type", "impression"}, {"user_id", user}, {"timestamp", t}});
+        for (int i = 0; i < (v == "c" ? 4 : 1); ++i)
+            events.push_back(
+                {{"type", "click"}, {"user_id", user}, {"item_id", "a1"}, {"timestamp", t}});
+    }
+    ASSERT_EQ(Call("POST", "/v1/recs/events/bulk", events.dump()).status, 200);
+
+    // The scheduler reallocates within a few seconds.
+    json state;
+    for (int i = 0; i < 100; ++i) {
+        state = J(Call("GET", "/v1/recs/exploration/bandit/" + id));
+        if (!state["history"].empty() && state["weights"]["c"].get<double>() > 0.9) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_FALSE(state["history"].empty()) << state.dump();
+    EXPECT_GT(state["weights"]["c"].get<double>(), 0.9) << state.dump();
+    EXPECT_GE(state["weights"]["a"].get<double>(), 0.02 - 1e-9);  // the floor
+    EXPECT_EQ(state["history"].back()["arms"]["c"]["units"],
+              std::count_if(first.begin(), first.end(), [](auto& p) { return p.second == "c"; }));
+    auto e = J(Call("GET", "/v1/recs/experiments/" + id));
+    EXPECT_EQ(e["sticky"], true);
+    EXPECT_NEAR(e["variants"][2]["weight"].get<double>(), state["weights"]["c"].get<double>(),
+                1e-12);
+
+    // Units already exposed keep their variant (sticky); new ones mostly get c.
+    int kept = 0;
+    for (const auto& [user, v] : first) kept += Predict(user, "home")["variant"] == v;
+    EXPECT_EQ(kept, static_cast<int>(first.size()));
+    // The scheduler's change reaches the api's routing cache within its TTL (2 s).
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    int to_c = 0;
+    for (int u = 0; u < 100; ++u)
+        to_c += Predict("new" + std::to_string(u), "home")["variant"] == "c";
+    EXPECT_GT(to_c, 75);
+
+    // ...also after a restart, when only PostgreSQL remembers the first exposures.
+    Start(true);
+    kept = 0;
+    for (const auto& [user, v] : first) kept += Predict(user, "home")["variant"] == v;
+    EXPECT_EQ(kept, static_cast<int>(first.size()));
+
+    // Detached: the weights stay.
+    EXPECT_EQ(Call("DELETE", "/v1/recs/exploration/bandit/" + id).status, 204);
+    ExpectProblem(Call("GET", "/v1/recs/exploration/bandit/" + id), 404);
+    EXPECT_NEAR(J(Call("GET", "/v1/recs/experiments/" + id))["variants"][2]["weight"].get<double>(),
+                state["weights"]["c"].get<double>(), 1e-12);
+}
+
+TEST_F(ExperimentsApiTest, ASimulationReplaysHeldOutInteractionsThroughEachVariant) {
+    // item_knn sees the two taste clusters; popularity does not.
+    ASSERT_EQ(Call("POST", "/v1/recs/models",
+                   R"({"name":"knn","type":"candidate","algorithm":"item_knn"})")
+                  .status,
+              201);
+    // Each user's latest clicks: the items of its cluster it had not clicked, which the other
+    // users of the cluster had (the temporal split holds these out).
+    json later = json::array();
+    for (int u = 0; u < 40; ++u)
+        for (int i = 0; i < 10; ++i)
+            if ((u + i) % 3 == 0)
+                later.push_back(
+                    {{"type", "click"},
+                     {"user_id", "u" + std::to_string(u)},
+                     {"item_id", std::string(1, u % 2 == 0 ? 'a' : 'b') + std::to_string(i)},
+                     {"timestamp", 1700000100000LL + i * 1000}});
+    ASSERT_EQ(Call("POST", "/v1/recs/events/bulk", later.dump()).status, 200);
+    auto spec = TwoArms("offline", "home");
+    spec["variants"][1]["model"] = "knn";
+    std::string id = Created(spec)["id"];
+    ExpectProblem(
+        Call("POST", "/v1/recs/simulate",
+             json{{"experiment", id}, {"variants", {{{"id", "a"}, {"model", "pop_a"}}}}}.dump()),
+        422, "variants");
+    ExpectProblem(Call("POST", "/v1/recs/simulate",
+                       R"({"variants":[{"id":"a","model":"pop_a"},{"id":"b","model":"nope"}]})"),
+                  422, "variants[1].model");
+    ExpectProblem(Call("POST", "/v1/recs/simulate", R"({"experiment":"x","k":0})"), 422, "k");
+    ExpectProblem(Call("POST", "/v1/recs/simulate",
+                       json{{"experiment", "00000000-0000-4000-8000-000000000000"}}.dump()),
+                  404);
+
+    auto r = Call("POST", "/v1/recs/simulate",
+                  json{{"experiment", id}, {"k", 5}, {"bootstrap", 200}, {"holdout", 0.3}}.dump());
+    ASSERT_EQ(r.status, 202) << r.body;
+    auto done = testing::WaitJob(srv(), key_, J(r)["job_id"]);
+    ASSERT_EQ(done["status"], "succeeded") << done.dump();
+    const auto& res = done["result"];
+    EXPECT_EQ(res["k"], 5);
+    EXPECT_GT(res["users"].get<int>(), 20);
+    ASSERT_EQ(res["variants"].size(), 2u);
+    double total = 0;
+    for (const auto& v : res["variants"]) {
+        for (const char* m : {"ndcg", "recall", "coverage"}) {
+            double mean = v[m]["mean"], lo = v[m]["ci"][0], hi = v[m]["ci"][1];
+            EXPECT_LE(lo, mean + 1e-9) << v.dump();
+            EXPECT_GE(hi, mean - 1e-9) << v.dump();
+            EXPECT_GE(lo, 0);
+            EXPECT_LE(hi, 1);
+        }
+        total += v["prob_best"].get<double>();
+    }
+    EXPECT_NEAR(total, 1.0, 1e-9);
+    EXPECT_EQ(res["likely_winner"], "b") << res.dump();
+    EXPECT_GT(res["variants"][1]["ndcg"]["mean"].get<double>(),
+              res["variants"][0]["ndcg"]["mean"].get<double>());
+    EXPECT_EQ(done["kind"], "simulate");
+}
+
 }  // namespace
 }  // namespace recs

@@ -288,6 +288,18 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
                   .Call("PATCH", "/v1/recs/models/" + model_id, a_admin, R"({"is_default":true})")
                   .status,
               200);
+    // A second version, served as a canary beside the first.
+    auto second = srv().Json(
+        srv().Call("POST", "/v1/recs/jobs/train", a_admin, json{{"model_id", model_id}}.dump()));
+    auto trained = testing::WaitJob(srv(), a_admin, second["job_id"]);
+    ASSERT_EQ(trained["status"], "succeeded") << trained.dump();
+    ASSERT_EQ(srv()
+                  .Call("POST",
+                        "/v1/recs/models/" + model_id + "/versions/" +
+                            trained["result"]["version_id"].get<std::string>() + "/deploy",
+                        a_admin, R"({"traffic_pct":10})")
+                  .status,
+              200);
     auto jobs = srv().Json(srv().Call("GET", "/v1/recs/jobs", a_admin));
     std::string job_id = jobs["items"][0]["id"];
     auto exp = srv().Call("POST", "/v1/recs/experiments", a_admin,
@@ -295,6 +307,11 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
                           R"({"id":"b","model":"m"}]})");
     ASSERT_EQ(exp.status, 201) << exp.body;
     std::string experiment_id = srv().Json(exp)["id"];
+    ASSERT_EQ(srv()
+                  .Call("POST", "/v1/recs/exploration/bandit", a_admin,
+                        json{{"experiment", experiment_id}}.dump())
+                  .status,
+              201);
     std::map<std::string, std::string> a_resources = {
         {"{key_id}", a_key_id},    {"{event_id}", "e-0-1"},
         {"{entity_type}", "item"}, {"{entity_id}", "a1"},
@@ -326,7 +343,8 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
             auto own = srv().Call(method == "DELETE" ? "GET" : method, concrete, a_admin, body);
             EXPECT_NE(own.status, 404) << "A cannot see its own resource: " << own.body;
         }
-        bool experiments = path.rfind("/v1/recs/experiments", 0) == 0;
+        bool experiments = path.rfind("/v1/recs/experiments", 0) == 0 ||
+                           path.rfind("/v1/recs/exploration", 0) == 0;
         auto denied = srv().Call(method, concrete, experiments ? a_noscope_exp : a_noscope, body);
         EXPECT_EQ(denied.status, 403) << denied.body;
         ++checked;

@@ -2,6 +2,7 @@
 
 #include "recs/pool_client/remote_pool.hpp"
 #include "recs/store/artifact_store.hpp"
+#include "recs/store/canary_store.hpp"
 #include "recs/store/event_store.hpp"
 #include "recs/store/experiment_store.hpp"
 #include "recs/store/feature_store.hpp"
@@ -56,6 +57,7 @@ struct Platform::Impl {
     std::unique_ptr<store::ModelRepository> models;
     std::unique_ptr<store::JobRepository> jobs;
     std::unique_ptr<store::ExperimentRepository> experiments;
+    std::unique_ptr<store::CanaryRepository> canaries;
     std::unique_ptr<pool_client::RemotePool> remote;
     // scheduler (control connections and redis).
     std::unique_ptr<store::JobRepository> sched_jobs;
@@ -117,6 +119,7 @@ Platform::Platform(const core::Config& cfg, Roles roles) : impl_(std::make_uniqu
         i.models = store::MakePgModelRepository(*i.pg);
         i.jobs = store::MakePgJobRepository(*i.pg);
         i.experiments = store::MakePgExperimentRepository(*i.pg);
+        i.canaries = store::MakePgCanaryRepository(*i.pg);
         if (!roles.worker && !cfg.internal_token.empty())
             i.remote = std::make_unique<pool_client::RemotePool>(
                 *i.registry,
@@ -144,7 +147,8 @@ api::ServerStores Platform::api_stores() {
             .features = i.features.get(),
             .models = i.models.get(),
             .jobs = i.jobs.get(),
-            .experiments = i.experiments.get()};
+            .experiments = i.experiments.get(),
+            .canaries = i.canaries.get()};
 }
 
 scheduler::SchedulerStores Platform::scheduler_stores() {

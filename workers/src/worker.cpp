@@ -20,6 +20,7 @@
 #include "recs/store/pool_registry.hpp"
 #include "recs/workers/in_process_pool.hpp"
 #include "recs/workers/pool_server.hpp"
+#include "recs/workers/simulation.hpp"
 #include "recs/workers/training.hpp"
 
 namespace recs::workers {
@@ -230,6 +231,10 @@ void Worker::Run(const std::string& job_id) {
                            static_cast<size_t>(config_.train_memory_mb) << 20, owner_};
             result = RunTrainJob(
                 *job, deps, [&](double p) { progress = p; }, &cancel);
+        } else if (job->kind == core::JobKind::kSimulate) {
+            result = RunSimulateJob(
+                *job, *events_, static_cast<size_t>(config_.train_memory_mb) << 20,
+                [&](double p) { progress = p; }, &cancel);
         } else {
             throw core::Error(core::ErrorCode::kUnprocessable,
                               "unknown job kind " + std::string(core::JobKindName(job->kind)));

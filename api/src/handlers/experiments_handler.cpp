@@ -78,6 +78,21 @@ Response Assign(Services& s, Request& req) {
         200, Svc(s).Assignment(req.Tenant(), req.Param("experiment_id"), r.unit_id).dump());
 }
 
+Response AttachBandit(Services& s, Request& req) {
+    auto r = DecodeBandit(req.json);
+    auto b = Svc(s).AttachBandit(req.Actor(), req.Tenant(), r);
+    return Response::Json(201, Svc(s).Bandit(req.Tenant(), b.experiment_id).dump());
+}
+
+Response GetBandit(Services& s, Request& req) {
+    return Response::Json(200, Svc(s).Bandit(req.Tenant(), req.Param("experiment_id")).dump());
+}
+
+Response DetachBandit(Services& s, Request& req) {
+    Svc(s).DetachBandit(req.Actor(), req.Tenant(), req.Param("experiment_id"));
+    return Response::NoContent();
+}
+
 }  // namespace
 
 void RegisterExperimentRoutes(Router& router, Services& s) {
@@ -106,6 +121,9 @@ void RegisterExperimentRoutes(Router& router, Services& s) {
     add("GET", one + "/results", r, Results, BodyKind::kNone);
     add("GET", one + "/assignment", r, Assignment, BodyKind::kNone);
     add("POST", one + "/assign", w, Assign, BodyKind::kJson);
+    add("POST", "/v1/recs/exploration/bandit", w, AttachBandit, BodyKind::kJson, true);
+    add("GET", "/v1/recs/exploration/bandit/{experiment_id}", r, GetBandit, BodyKind::kNone);
+    add("DELETE", "/v1/recs/exploration/bandit/{experiment_id}", w, DetachBandit, BodyKind::kNone);
 }
 
 }  // namespace recs::api

@@ -17,6 +17,12 @@ Response Train(Services& s, Request& req) {
     return Response::Json(202, json{{"job_id", job.id}, {"status", job.status}}.dump());
 }
 
+Response Simulate(Services& s, Request& req) {
+    auto r = DecodeSimulate(req.json, req.Header("idempotency-key"));
+    auto job = s.job_service->SubmitSimulate(req.Tenant(), r);
+    return Response::Json(202, json{{"job_id", job.id}, {"status", job.status}}.dump());
+}
+
 Response List(Services& s, Request& req) {
     // Decoded at the edge into the enums; an unknown name is a 422 naming the parameter.
     auto f = DecodeJobFilter(req.Query("status"), req.Query("kind"));
@@ -49,6 +55,12 @@ void RegisterJobRoutes(Router& router, Services& s) {
                 .auth = t,
                 .scope = core::Scope::kJobsWrite,
                 .handler = [&s](Request& r) { return Train(s, r); },
+                .body = BodyKind::kJson});
+    router.Add({.method = "POST",
+                .path = "/v1/recs/simulate",
+                .auth = t,
+                .scope = core::Scope::kJobsWrite,
+                .handler = [&s](Request& r) { return Simulate(s, r); },
                 .body = BodyKind::kJson});
     router.Add({.method = "GET",
                 .path = "/v1/recs/jobs",

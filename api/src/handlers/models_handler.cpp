@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "canary_monitor.hpp"
 #include "handlers/handlers.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
@@ -97,10 +98,49 @@ json RolloutJson(const core::Rollout& r) {
             {"complete", r.complete()}};
 }
 
+json CanaryJson(const core::Canary& c) {
+    json guard;
+    if (c.guard)
+        guard = {
+            {"max_error_rate", c.guard->max_error_rate ? json(*c.guard->max_error_rate) : json()},
+            {"max_p99_ms", c.guard->max_p99_ms ? json(*c.guard->max_p99_ms) : json()},
+            {"window_s", c.guard->window_s},
+            {"min_requests", c.guard->min_requests}};
+    return {{"id", c.id},
+            {"model_id", c.model_id},
+            {"version_id", c.version_id},
+            {"version", c.version},
+            {"pool", c.pool},
+            {"traffic_pct", c.traffic_pct},
+            {"guard", guard},
+            {"status", c.status},
+            {"reason", Opt(c.reason)},
+            {"created_at", c.created_at},
+            {"ended_at", Opt(c.ended_at)}};
+}
+
+json WindowJson(const core::WindowStats& w) {
+    return {{"requests", w.requests},
+            {"errors", w.errors},
+            {"error_rate", w.ErrorRate()},
+            {"p99_ms", w.p99_ms}};
+}
+
 json OutcomeJson(const DeployOutcome& o) {
     auto j = VersionJson(o.version);
     j["rollout"] = RolloutJson(o.rollout);
+    if (o.canary) j["canary"] = CanaryJson(*o.canary);
     return j;
+}
+
+Response Canary(Services& s, Request& req) {
+    auto c = s.model_service->Canary(req.Tenant(), req.Param("model_id"));
+    auto j = CanaryJson(c);
+    // What this api process saw in the guard's current window.
+    if (s.canary_monitor)
+        if (auto w = s.canary_monitor->Window(c.id))
+            j["window"] = {{"canary", WindowJson(w->first)}, {"deployed", WindowJson(w->second)}};
+    return Response::Json(200, j.dump());
 }
 
 Response Deploy(Services& s, Request& req) {
@@ -145,6 +185,7 @@ void RegisterModelRoutes(Router& router, Services& s) {
         BodyKind::kOptionalJson);
     add("POST", "/v1/recs/models/{model_id}/versions/{version_id}/rollback", w, Rollback,
         BodyKind::kOptionalJson);
+    add("GET", "/v1/recs/models/{model_id}/canary", r, Canary);
 }
 
 }  // namespace recs::api

@@ -47,7 +47,7 @@ json PredictOne(Services& s,
             r.pool = routed->variant.pool;
         }
     }
-    auto [target, result] = s.predict_service->Predict(tenant, r);
+    auto [target, result, by_canary] = s.predict_service->Predict(tenant, r);
     bool scores = r.return_scores, explain = r.explain;
     json items = json::array();
     for (const auto& it : result.items) {
@@ -64,6 +64,7 @@ json PredictOne(Services& s,
                 {"items", std::move(items)},
                 {"served_at", NowIso()}};
     if (result.cold_start) out["cold_start"] = true;
+    if (by_canary) out["canary"] = true;
     if (routed) {
         out["experiment"] = {{"id", routed->experiment_id}, {"name", routed->experiment_name}};
         out["variant"] = routed->variant.id;

@@ -256,6 +256,69 @@ core::ExperimentSpec DecodeExperimentSpec(const json& j,
     return s;
 }
 
+namespace {
+
+int64_t DecodeUpdateEvery(const json& body) {
+    auto it = body.find("update_every");
+    if (it == body.end() || it->is_null()) return 900;
+    constexpr const char* kWhat =
+        "'update_every' must be seconds (1..86400) or a duration such as \"30s\", \"15m\", "
+        "\"2h\"";
+    int64_t seconds = -1;
+    if (it->is_number_integer()) {
+        seconds = it->get<int64_t>();
+    } else if (it->is_string()) {
+        static const std::regex kDuration("([0-9]{1,6})([smh])");
+        std::smatch m;
+        const auto& s = it->get_ref<const std::string&>();
+        if (std::regex_match(s, m, kDuration))
+            seconds = std::stoll(m[1]) * (m[2] == "h" ? 3600 : m[2] == "m" ? 60 : 1);
+    }
+    if (seconds < 1 || seconds > 86400) core::ThrowUnprocessable(kWhat, "update_every");
+    return seconds;
+}
+
+}  // namespace
+
+BanditRequest DecodeBandit(const json& j) {
+    const auto& body = core::RequireObject(j);
+    core::RejectUnknownFields(body, {"experiment", "policy", "params", "reward", "min_share",
+                                     "burn_in_units", "update_every"});
+    BanditRequest r;
+    r.experiment_id = core::RequireString(body, "experiment", 64);
+    auto& o = r.bandit.options;
+    auto policy = core::OptionalString(body, "policy", 32).value_or("thompson");
+    auto p = core::bandit::ParsePolicy(policy);
+    if (!p)
+        core::ThrowUnprocessable("'policy' must be 'thompson', 'ucb1' or 'epsilon_greedy'",
+                                 "policy");
+    o.policy = *p;
+    o.reward = core::OptionalString(body, "reward", 32).value_or("click");
+    if (o.reward != "click" && o.reward != "conversion" && o.reward != "value")
+        core::ThrowUnprocessable("'reward' must be 'click', 'conversion' or 'value'", "reward");
+    if (auto it = body.find("params"); it != body.end() && !it->is_null()) {
+        Under("params", [&] {
+            core::RequireObject(*it, "params");
+            core::RejectUnknownFields(*it, {"epsilon", "c", "draws"});
+            o.epsilon = core::OptionalNumber(*it, "epsilon").value_or(o.epsilon);
+            o.ucb_c = core::OptionalNumber(*it, "c").value_or(o.ucb_c);
+            o.thompson_draws =
+                static_cast<int>(core::OptionalInt(*it, "draws", 100, 100000).value_or(10000));
+            if (!(o.epsilon >= 0 && o.epsilon <= 1))
+                core::ThrowUnprocessable("'epsilon' must be between 0 and 1", "epsilon");
+            if (!(o.ucb_c >= 0 && o.ucb_c <= 1e6))
+                core::ThrowUnprocessable("'c' must be between 0 and 1e6", "c");
+            return 0;
+        });
+    }
+    o.min_share = core::OptionalNumber(body, "min_share").value_or(0.01);
+    if (!(o.min_share >= 0 && o.min_share < 0.5))
+        core::ThrowUnprocessable("'min_share' must be in [0, 0.5)", "min_share");
+    o.burn_in_units = core::OptionalInt(body, "burn_in_units", 0, 100000000).value_or(100);
+    r.bandit.update_every_s = DecodeUpdateEvery(body);
+    return r;
+}
+
 ForceRequest DecodeForce(const json& j) {
     const auto& body = core::RequireObject(j);
     core::RejectUnknownFields(body, {"unit_id", "variant"});
@@ -411,6 +474,44 @@ json ExperimentService::Assignment(const core::TenantId& tenant,
             {"forced", a.forced}};
 }
 
+core::ExperimentBandit ExperimentService::AttachBandit(const core::Actor& actor,
+                                                       const core::TenantId& tenant,
+                                                       const BanditRequest& r) {
+    auto e = Require(tenant, r.experiment_id);
+    try {
+        core::bandit::ValidateOptions(r.bandit.options, e.spec.variants.size());
+    } catch (const core::Error& err) {
+        if (err.code() != core::ErrorCode::kUnprocessable) throw;
+        throw core::Error(err.code(), err.detail(), err.field().value_or("experiment"));
+    }
+    auto out = experiments_.AttachBandit(actor, tenant, e.id, r.bandit);
+    Invalidate(tenant);
+    return out;
+}
+
+json ExperimentService::Bandit(const core::TenantId& tenant, const std::string& experiment_id) {
+    auto e = Require(tenant, experiment_id);
+    auto b = experiments_.FindBandit(tenant, e.id);
+    if (!b) core::ThrowNotFound("the experiment has no bandit");
+    json weights = json::object();
+    for (const auto& v : e.spec.variants) weights[v.id] = v.weight;
+    json j = core::BanditConfigJson(*b);
+    j["experiment_id"] = e.id;
+    j["weights"] = std::move(weights);
+    j["next_update_at"] = b->next_update_at;
+    j["created_at"] = b->created_at;
+    j["history"] = experiments_.WeightHistory(tenant, e.id, 1000);
+    return j;
+}
+
+void ExperimentService::DetachBandit(const core::Actor& actor,
+                                     const core::TenantId& tenant,
+                                     const std::string& experiment_id) {
+    auto e = Require(tenant, experiment_id);
+    experiments_.DetachBandit(actor, tenant, e.id);
+    Invalidate(tenant);
+}
+
 void ExperimentService::Force(const core::Actor& actor,
                               const core::TenantId& tenant,
                               const std::string& id,
@@ -461,6 +562,17 @@ std::optional<Routed> ExperimentService::Route(const core::TenantId& tenant,
         std::optional<std::string> f;
         if (auto it = s->forced[i].find(unit_id); it != s->forced[i].end()) f = it->second;
         auto a = core::AssignVariant(e, unit_id, f);
+        if (e.spec.sticky && !a.forced) {
+            // A unit keeps the variant it was first exposed to while a bandit moves weights.
+            auto first = exposures_ ? exposures_->Known(e.id, unit_id) : std::nullopt;
+            if (!first) first = experiments_.ExposedVariant(tenant, e.id, unit_id);
+            if (first)
+                for (size_t k = 0; k < e.spec.variants.size(); ++k)
+                    if (e.spec.variants[k].id == *first) {
+                        a.in_experiment = true;
+                        a.variant = static_cast<int>(k);
+                    }
+        }
         if (!a.in_experiment) continue;
         const auto& v = e.spec.variants[a.variant];
         if (exposures_)

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "recs/core/experiment.hpp"
+#include "recs/core/experiment_bandit.hpp"
 #include "recs/core/tenancy.hpp"
 #include "recs/core/ttl_cache.hpp"
 
@@ -33,6 +34,14 @@ struct ForceRequest {
     std::string variant;
 };
 ForceRequest DecodeForce(const nlohmann::json& body);
+
+/// POST /exploration/bandit: the experiment it drives and how. `update_every` is seconds
+/// (1..86400) or a duration such as "30s", "15m", "2h" (default 15 min).
+struct BanditRequest {
+    std::string experiment_id;
+    core::ExperimentBandit bandit;
+};
+BanditRequest DecodeBandit(const nlohmann::json& body);
 
 /// What a unit gets on a surface: the experiment and variant that serve it.
 struct Routed {
@@ -82,6 +91,16 @@ public:
     nlohmann::json Assignment(const core::TenantId& tenant,
                               const std::string& id,
                               const std::string& unit_id);
+    /// Attaches a bandit (kNotFound for another tenant's experiment; 422 when its options do
+    /// not fit the experiment's variants; 409 when it has one or is stopped).
+    core::ExperimentBandit AttachBandit(const core::Actor& actor,
+                                        const core::TenantId& tenant,
+                                        const BanditRequest& request);
+    /// {experiment_id, config, weights now, next_update_at, history: weights over time}.
+    nlohmann::json Bandit(const core::TenantId& tenant, const std::string& experiment_id);
+    void DetachBandit(const core::Actor& actor,
+                      const core::TenantId& tenant,
+                      const std::string& experiment_id);
     void Force(const core::Actor& actor,
                const core::TenantId& tenant,
                const std::string& id,

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "recs/core/job.hpp"
 #include "recs/core/tenancy.hpp"
@@ -11,6 +13,7 @@
 namespace recs::store {
 class JobRepository;
 class ModelRepository;
+class ExperimentRepository;
 }  // namespace recs::store
 
 namespace recs::api {
@@ -26,6 +29,19 @@ struct TrainJobRequest {
 
 /// `idempotency_key` is the Idempotency-Key header when sent.
 TrainJobRequest DecodeTrainJob(const nlohmann::json& body, const std::string* idempotency_key);
+
+/// POST /simulate: an experiment's variants (or a list of them) replayed offline on the
+/// tenant's held-out interactions (a time range, or per user the latest `holdout` share).
+struct SimulateRequest {
+    std::optional<std::string> experiment_id;
+    std::vector<std::pair<std::string, std::string>> variants;  ///< {id, model reference}
+    std::optional<int64_t> from_ms, to_ms;
+    int k = 10;
+    int bootstrap = 500;
+    double holdout = 0.2;
+    std::optional<std::string> idempotency_key;
+};
+SimulateRequest DecodeSimulate(const nlohmann::json& body, const std::string* idempotency_key);
 
 /// The filters of GET /jobs (query parameters `status` and `kind`).
 struct JobFilter {
@@ -44,22 +60,28 @@ public:
     using Validator =
         std::function<void(const std::string& algorithm, const nlohmann::json& hyperparameters)>;
 
+    /// `experiments` may be null (simulations name their variants).
     JobService(store::JobRepository& jobs,
                store::ModelRepository& models,
                Validator validate,
-               int max_attempts);
+               int max_attempts,
+               store::ExperimentRepository* experiments = nullptr);
 
     /// kNotFound for another tenant's model; kForbidden when the request overrides
     /// hyperparameters and `may_override` is false (the caller lacks models:write).
     core::Job SubmitTrain(const core::TenantId& tenant,
                           const TrainJobRequest& request,
                           bool may_override);
+    /// kNotFound for another tenant's experiment; 422 (field variants[i].model) for a model
+    /// the tenant does not have.
+    core::Job SubmitSimulate(const core::TenantId& tenant, const SimulateRequest& request);
 
 private:
     store::JobRepository& jobs_;
     store::ModelRepository& models_;
     Validator validate_;
     int max_attempts_;
+    store::ExperimentRepository* experiments_;
 };
 
 }  // namespace recs::api

@@ -4,7 +4,9 @@
 
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
+#include "recs/core/log.hpp"
 #include "recs/core/pool_protocol.hpp"
+#include "recs/store/canary_store.hpp"
 #include "recs/store/model_store.hpp"
 
 namespace recs::api {
@@ -47,13 +49,50 @@ UpdateModelRequest DecodeUpdateModel(const json& j) {
     return r;
 }
 
+namespace {
+
+core::CanaryGuard DecodeGuard(const json& g) {
+    try {
+        core::RequireObject(g, "guard");
+        core::RejectUnknownFields(g, {"max_error_rate", "max_p99_ms", "window_s", "min_requests"});
+        core::CanaryGuard out;
+        out.max_error_rate = core::OptionalNumber(g, "max_error_rate");
+        if (out.max_error_rate && !(*out.max_error_rate >= 0 && *out.max_error_rate <= 1))
+            core::ThrowUnprocessable("'max_error_rate' must be between 0 and 1", "max_error_rate");
+        out.max_p99_ms = core::OptionalNumber(g, "max_p99_ms");
+        if (out.max_p99_ms && !(*out.max_p99_ms > 0 && *out.max_p99_ms <= 600000))
+            core::ThrowUnprocessable("'max_p99_ms' must be in (0, 600000]", "max_p99_ms");
+        if (!out.max_error_rate && !out.max_p99_ms)
+            core::ThrowUnprocessable("a guard needs 'max_error_rate' or 'max_p99_ms'");
+        out.window_s = static_cast<int>(core::OptionalInt(g, "window_s", 1, 3600).value_or(60));
+        out.min_requests =
+            static_cast<int>(core::OptionalInt(g, "min_requests", 1, 1000000).value_or(20));
+        return out;
+    } catch (const core::Error& e) {
+        if (e.code() != core::ErrorCode::kUnprocessable) throw;
+        throw core::Error(e.code(), "guard: " + e.detail(),
+                          e.field() ? "guard." + *e.field() : std::string("guard"));
+    }
+}
+
+}  // namespace
+
 DeployRequest DecodeDeploy(const json& j) {
     const auto& body = core::RequireObject(j);
-    core::RejectUnknownFields(body, {"pool"});
+    core::RejectUnknownFields(body, {"pool", "traffic_pct", "guard"});
     DeployRequest r;
     r.pool = core::OptionalString(body, "pool", 64).value_or(core::kDefaultPool);
     if (!core::IsPoolName(r.pool))
         core::ThrowUnprocessable("'pool' must be 1..64 of a-z, 0-9 and '-'", "pool");
+    r.traffic_pct = core::OptionalNumber(body, "traffic_pct");
+    if (r.traffic_pct && !(*r.traffic_pct > 0 && *r.traffic_pct <= 100))
+        core::ThrowUnprocessable("'traffic_pct' must be in (0, 100]", "traffic_pct");
+    if (auto g = body.find("guard"); g != body.end() && !g->is_null()) {
+        if (!r.traffic_pct || *r.traffic_pct >= 100)
+            core::ThrowUnprocessable("a guard watches a canary: send 'traffic_pct' below 100",
+                                     "guard");
+        r.guard = DecodeGuard(*g);
+    }
     return r;
 }
 
@@ -68,11 +107,13 @@ core::ServingTarget TargetOf(const core::ModelDef& m,
 ModelService::ModelService(store::ModelRepository& models,
                            core::PredictionPool* pool,
                            Validator validate,
-                           Invalidate invalidate)
+                           Invalidate invalidate,
+                           store::CanaryRepository* canaries)
     : models_(models),
       pool_(pool),
       validate_(std::move(validate)),
-      invalidate_(std::move(invalidate)) {}
+      invalidate_(std::move(invalidate)),
+      canaries_(canaries) {}
 
 core::PredictionPool& ModelService::Pool() {
     // A deploy is only accepted when a pool can load the version first (finding H5).
@@ -139,12 +180,61 @@ DeployOutcome ModelService::Deploy(const core::Actor& actor,
     if (!v) core::ThrowNotFound("model version not found");
     if (v->status == core::VersionStatus::kFailed)
         core::ThrowConflict("a failed version cannot be deployed");
-    // Load before switching, on every live member of the pool.
     DeployOutcome out;
+    if (r.traffic_pct && *r.traffic_pct < 100) {
+        if (!canaries_)
+            core::ThrowUnprocessable("canary deploys are not available here", "traffic_pct");
+        if (!m.deployed_version_id)
+            core::ThrowConflict(
+                "a canary runs beside a deployed version: deploy one to all "
+                "units first",
+                "traffic_pct");
+        if (*m.deployed_version_id == v->id)
+            core::ThrowConflict("this version is the deployed one", "traffic_pct");
+        out.rollout = Pool().Preload(TargetOf(m, *v, r.pool));
+        core::Canary c;
+        c.model_id = m.id;
+        c.version_id = v->id;
+        c.pool = r.pool;
+        c.traffic_pct = *r.traffic_pct;
+        c.guard = r.guard;
+        out.canary = canaries_->Start(actor, tenant, c);
+        out.version = *v;
+        invalidate_(tenant);
+        return out;
+    }
+    // Load before switching, on every live member of the pool.
     out.rollout = Pool().Preload(TargetOf(m, *v, r.pool));
     out.version = models_.Deploy(actor, tenant, m.id, v->id, r.pool);
+    if (canaries_) {
+        // A full deploy ends the model's canary: its promotion when it is this version.
+        if (auto c = canaries_->Active(tenant, m.id))
+            canaries_->End(actor, tenant, c->id, c->version_id == v->id ? "promoted" : "replaced",
+                           std::nullopt);
+    }
     invalidate_(tenant);
     return out;
+}
+
+core::Canary ModelService::Canary(const core::TenantId& tenant, const std::string& model_id) {
+    auto m = Require(tenant, model_id);
+    std::optional<core::Canary> c = canaries_ ? canaries_->Latest(tenant, m.id) : std::nullopt;
+    if (!c) core::ThrowNotFound("the model has had no canary");
+    return *c;
+}
+
+void ModelService::CanaryTripped(const core::Canary& c, const std::string& reason) {
+    const core::TenantId tenant{c.tenant_id};
+    if (!canaries_) return;
+    auto ended =
+        canaries_->End(core::Actor{"system", "canary_guard"}, tenant, c.id, "rolled_back", reason);
+    invalidate_(tenant);
+    if (ended)
+        core::Log(core::LogLevel::kWarn, "canary rolled back by its guard",
+                  {{"tenant", c.tenant_id},
+                   {"model", c.model_id},
+                   {"version", c.version_id},
+                   {"reason", reason}});
 }
 
 DeployOutcome ModelService::Rollback(const core::Actor& actor,

@@ -5,13 +5,15 @@
 #include <optional>
 #include <string>
 
+#include "recs/core/canary.hpp"
 #include "recs/core/domain.hpp"
 #include "recs/core/prediction_pool.hpp"
 #include "recs/core/tenancy.hpp"
 
 namespace recs::store {
 class ModelRepository;
-}
+class CanaryRepository;
+}  // namespace recs::store
 
 namespace recs::api {
 
@@ -32,8 +34,13 @@ struct UpdateModelRequest {
     std::optional<bool> is_default;
 };
 
+/// A deploy: to all units (no traffic_pct, or 100: also the promotion of a canary), or a
+/// canary to traffic_pct percent of the model's units beside the deployed version, rolled
+/// back automatically when its guard trips.
 struct DeployRequest {
     std::string pool = "default";
+    std::optional<double> traffic_pct;  ///< (0, 100]
+    std::optional<core::CanaryGuard> guard;
 };
 
 CreateModelRequest DecodeCreateModel(const nlohmann::json& body);
@@ -46,6 +53,7 @@ DeployRequest DecodeDeploy(const nlohmann::json& body);
 struct DeployOutcome {
     core::ModelVersion version;
     core::Rollout rollout;
+    std::optional<core::Canary> canary;  ///< the canary started (a canary deploy)
 };
 
 /// The rules of models and their deployments, above the repository and the prediction pool:
@@ -59,11 +67,13 @@ public:
         std::function<void(const std::string& algorithm, const nlohmann::json& hyperparameters)>;
     using Invalidate = std::function<void(const core::TenantId&)>;
 
-    /// `pool` may be null (no pool attached: deploys answer 503).
+    /// `pool` may be null (no pool attached: deploys answer 503); `canaries` may be null (no
+    /// canary deploys: 422 for traffic_pct below 100).
     ModelService(store::ModelRepository& models,
                  core::PredictionPool* pool,
                  Validator validate,
-                 Invalidate invalidate);
+                 Invalidate invalidate,
+                 store::CanaryRepository* canaries = nullptr);
 
     core::ModelDef Create(const core::Actor& actor,
                           const core::TenantId& tenant,
@@ -91,6 +101,12 @@ public:
 
     core::ModelDef Require(const core::TenantId& tenant, const std::string& model_id);
 
+    /// The model's active or latest canary (kNotFound when it never had one).
+    core::Canary Canary(const core::TenantId& tenant, const std::string& model_id);
+    /// Rolls a canary back because its guard tripped (`reason` is kept with it, in the audit
+    /// log and in the version's status). A canary that ended meanwhile is left alone.
+    void CanaryTripped(const core::Canary& canary, const std::string& reason);
+
 private:
     core::PredictionPool& Pool();
     void Validate(const std::string& algorithm, const nlohmann::json& hyperparameters);
@@ -99,6 +115,7 @@ private:
     core::PredictionPool* pool_;
     Validator validate_;
     Invalidate invalidate_;
+    store::CanaryRepository* canaries_;
 };
 
 /// The target a pool loads for a version of a model deployed on `pool`.

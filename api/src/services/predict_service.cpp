@@ -1,7 +1,9 @@
 #include "services/predict_service.hpp"
 
+#include <chrono>
 #include <unordered_map>
 
+#include "canary_monitor.hpp"
 #include "recs/core/domain.hpp"
 #include "recs/core/error.hpp"
 #include "recs/core/json_fields.hpp"
@@ -77,8 +79,9 @@ PredictRequest DecodePredict(const json& body) {
 
 PredictService::PredictService(ServingResolver& resolver,
                                store::FeatureRepository& features,
-                               core::PredictionPool* pool)
-    : resolver_(resolver), features_(features), pool_(pool) {}
+                               core::PredictionPool* pool,
+                               CanaryMonitor* canaries)
+    : resolver_(resolver), features_(features), pool_(pool), canaries_(canaries) {}
 
 core::PredictionPool& PredictService::pool() {
     if (!pool_)
@@ -89,12 +92,41 @@ core::PredictionPool& PredictService::pool() {
 
 PredictOutcome PredictService::Predict(const core::TenantId& tenant, const PredictRequest& r) {
     PredictOutcome out;
-    out.target = resolver_.Resolve(tenant, r.model);
+    auto resolution = resolver_.ResolveAll(tenant, r.model);
+    out.target = resolution.For(r.rank.user_id, &out.canary);
     if (!r.pool.empty()) out.target.pool = r.pool;
+    // Predictions of a model with a guarded canary are timed on both sides for its guard.
+    const bool watched = canaries_ && resolution.canary && resolution.canary->canary.guard;
+    auto started = std::chrono::steady_clock::now();
+    auto record = [&](bool ok) {
+        if (!watched) return;
+        double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
+        canaries_->Record(resolution.canary->canary, out.canary, ok, ms);
+    };
+    try {
+        Rank(tenant, r, out);
+    } catch (const core::Error& e) {
+        // A request's own fault (4xx) says nothing of the version that serves it.
+        if (e.code() == core::ErrorCode::kUnavailable || e.code() == core::ErrorCode::kInternal)
+            record(false);
+        throw;
+    } catch (...) {
+        record(false);
+        throw;
+    }
+    record(true);
+    return out;
+}
+
+void PredictService::Rank(const core::TenantId& tenant,
+                          const PredictRequest& r,
+                          PredictOutcome& out) {
     core::RankRequest rr = r.rank;
     if (r.filters.is_null() || r.filters.empty()) {
         out.result = pool().Rank(out.target, rr);
-        return out;
+        return;
     }
     // Rank a wide slate, keep what passes the item-feature filters; widen once if short.
     size_t wanted = rr.limit;
@@ -120,7 +152,6 @@ PredictOutcome PredictService::Predict(const core::TenantId& tenant, const Predi
         }
         if (result.items.size() == wanted || slate.items.size() < wide) break;
     }
-    return out;
 }
 
 }  // namespace recs::api

@@ -13,6 +13,7 @@ class FeatureRepository;
 namespace recs::api {
 
 class ServingResolver;
+class CanaryMonitor;
 
 /// A predict request, decoded once at the edge (POST /predict, GET /users/{id}, and each item
 /// of POST /batch/predict). DecodePredict throws core::Error(kUnprocessable) naming the field.
@@ -33,6 +34,7 @@ PredictRequest DecodePredict(const nlohmann::json& body);
 struct PredictOutcome {
     core::ServingTarget target;
     core::RankResult result;
+    bool canary = false;  ///< served by the model's canary version
 };
 
 /// The rules of predictions above the pool: which version serves (the resolver), and the
@@ -43,19 +45,24 @@ class PredictService {
 public:
     static constexpr size_t kMaxFilterSlate = 5000;
 
-    /// `pool` may be null (no pool attached: predictions answer 503).
+    /// `pool` may be null (no pool attached: predictions answer 503); `canaries` may be null
+    /// (canary predictions are not watched).
     PredictService(ServingResolver& resolver,
                    store::FeatureRepository& features,
-                   core::PredictionPool* pool);
+                   core::PredictionPool* pool,
+                   CanaryMonitor* canaries = nullptr);
 
     PredictOutcome Predict(const core::TenantId& tenant, const PredictRequest& request);
 
     core::PredictionPool& pool();
 
 private:
+    void Rank(const core::TenantId& tenant, const PredictRequest& r, PredictOutcome& out);
+
     ServingResolver& resolver_;
     store::FeatureRepository& features_;
     core::PredictionPool* pool_;
+    CanaryMonitor* canaries_;
 };
 
 }  // namespace recs::api

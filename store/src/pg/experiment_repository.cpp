@@ -270,6 +270,131 @@ public:
         });
     }
 
+    std::optional<std::string> ExposedVariant(const core::TenantId& tenant,
+                                              const std::string& id,
+                                              const std::string& unit_id) override {
+        std::optional<std::string> out;
+        if (!core::IsUuid(id)) return out;
+        WithConnection(pool_, "experiments.exposed_variant", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r =
+                tx.exec_params(std::string(q::kSelectExposedVariant), tenant.value, id, unit_id);
+            if (!r.empty()) out = r[0][0].as<std::string>();
+        });
+        return out;
+    }
+
+    core::ExperimentBandit AttachBandit(const core::Actor& actor,
+                                        const core::TenantId& tenant,
+                                        const std::string& id,
+                                        const core::ExperimentBandit& bandit) override {
+        if (!core::IsUuid(id)) core::ThrowNotFound("experiment not found");
+        std::optional<core::ExperimentBandit> out;
+        WithTransaction(pool_, "experiments.attach_bandit", [&](pqxx::work& tx) {
+            auto e = FindIn(tx, tenant, id, true);
+            if (!e) core::ThrowNotFound("experiment not found");
+            if (e->status == ExperimentStatus::kStopped)
+                core::ThrowConflict("a stopped experiment cannot get a bandit", "experiment");
+            if (BanditIn(tx, tenant, id))
+                core::ThrowConflict("the experiment has a bandit already (DELETE it first)",
+                                    "experiment");
+            auto config = core::BanditConfigJson(bandit);
+            tx.exec_params(std::string(q::kInsertBandit), tenant.value, id, config.dump(),
+                           static_cast<int>(bandit.update_every_s));
+            tx.exec_params(std::string(q::kSetSticky), tenant.value, id);
+            out = BanditIn(tx, tenant, id);
+            WriteAudit(tx, tenant.value, actor, "attach_bandit", "experiment", id, nullptr, config);
+        });
+        return *out;
+    }
+
+    std::optional<core::ExperimentBandit> FindBandit(const core::TenantId& tenant,
+                                                     const std::string& id) override {
+        if (!core::IsUuid(id)) return std::nullopt;
+        std::optional<core::ExperimentBandit> out;
+        WithConnection(pool_, "experiments.find_bandit", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(SqlCat({"SELECT ", q::kBanditColumns, q::kSelectBandit}),
+                                    tenant.value, id);
+            if (!r.empty()) out = RowToBandit(r[0]);
+        });
+        return out;
+    }
+
+    void DetachBandit(const core::Actor& actor,
+                      const core::TenantId& tenant,
+                      const std::string& id) override {
+        if (!core::IsUuid(id)) core::ThrowNotFound("bandit not found");
+        WithTransaction(pool_, "experiments.detach_bandit", [&](pqxx::work& tx) {
+            auto before = BanditIn(tx, tenant, id);
+            if (!before) core::ThrowNotFound("bandit not found");
+            tx.exec_params(std::string(q::kDeleteBandit), tenant.value, id);
+            WriteAudit(tx, tenant.value, actor, "detach_bandit", "experiment", id,
+                       core::BanditConfigJson(*before), nullptr);
+        });
+    }
+
+    std::vector<std::pair<core::Experiment, core::ExperimentBandit>> DueBandits(
+        int limit) override {
+        std::vector<std::pair<core::Experiment, core::ExperimentBandit>> out;
+        WithConnection(pool_, "experiments.due_bandits", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(
+                SqlCat({"SELECT ", q::kExperimentColumns, ", ", q::kBanditColumns, q::kDueBandits}),
+                limit);
+            for (const auto& row : r) {
+                auto e = RowToExperiment(row);
+                out.emplace_back(std::move(e), RowToBandit(row, 10));
+            }
+        });
+        return out;
+    }
+
+    core::Experiment Reweight(const core::Actor& actor,
+                              const core::TenantId& tenant,
+                              const std::string& id,
+                              const std::vector<double>& weights,
+                              const json& arms) override {
+        if (!core::IsUuid(id)) core::ThrowNotFound("experiment not found");
+        std::optional<core::Experiment> out;
+        WithTransaction(pool_, "experiments.reweight", [&](pqxx::work& tx) {
+            auto before = FindIn(tx, tenant, id, true);
+            if (!before) core::ThrowNotFound("experiment not found");
+            if (before->status != ExperimentStatus::kRunning)
+                core::ThrowConflict("the experiment is no longer running");
+            if (weights.size() != before->spec.variants.size())
+                core::ThrowConflict("the experiment's variants changed");
+            auto spec = before->spec;
+            json named = json::object();
+            for (size_t i = 0; i < weights.size(); ++i) {
+                spec.variants[i].weight = weights[i];
+                named[spec.variants[i].id] = weights[i];
+            }
+            tx.exec_params(std::string(q::kSetSpec), tenant.value, id, core::SpecJson(spec).dump());
+            tx.exec_params(std::string(q::kInsertWeights), tenant.value, id, named.dump(),
+                           arms.dump());
+            tx.exec_params(std::string(q::kScheduleBandit), tenant.value, id);
+            out = FindIn(tx, tenant, id);
+            WriteAudit(tx, tenant.value, actor, "reweight", "experiment", id, Audit(*before),
+                       Audit(*out));
+        });
+        return *out;
+    }
+
+    json WeightHistory(const core::TenantId& tenant, const std::string& id, int limit) override {
+        json out = json::array();
+        if (!core::IsUuid(id)) return out;
+        WithConnection(pool_, "experiments.weights", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            for (const auto& row :
+                 tx.exec_params(std::string(q::kSelectWeights), tenant.value, id, limit))
+                out.push_back({{"at", row[0].as<std::string>()},
+                               {"weights", json::parse(row[1].as<std::string>())},
+                               {"arms", json::parse(row[2].as<std::string>())}});
+        });
+        return out;
+    }
+
     std::vector<ExposureDay> Aggregate(const core::TenantId& tenant,
                                        const core::Experiment& e) override {
         std::vector<ExposureDay> out;
@@ -304,6 +429,26 @@ public:
     }
 
 private:
+    /// The bandit in the row's columns from `at` on (kBanditColumns).
+    static core::ExperimentBandit RowToBandit(const pqxx::row& r, int at = 0) {
+        auto b = core::BanditFromConfigJson(json::parse(r[at + 2].as<std::string>()));
+        b.experiment_id = r[at].as<std::string>();
+        b.tenant_id = r[at + 1].as<std::string>();
+        b.next_update_at = r[at + 3].as<std::string>();
+        b.created_at = r[at + 4].as<std::string>();
+        b.updated_at = r[at + 5].as<std::string>();
+        return b;
+    }
+
+    std::optional<core::ExperimentBandit> BanditIn(pqxx::work& tx,
+                                                   const core::TenantId& tenant,
+                                                   const std::string& id) {
+        auto r = tx.exec_params(SqlCat({"SELECT ", q::kBanditColumns, q::kSelectBandit}),
+                                tenant.value, id);
+        if (r.empty()) return std::nullopt;
+        return RowToBandit(r[0]);
+    }
+
     std::optional<core::Experiment> FindIn(pqxx::work& tx,
                                            const core::TenantId& tenant,
                                            const std::string& id,

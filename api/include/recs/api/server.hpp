@@ -19,6 +19,7 @@ class FeatureRepository;
 class ModelRepository;
 class JobRepository;
 class ExperimentRepository;
+class CanaryRepository;
 }  // namespace recs::store
 namespace recs::core {
 class PredictionPool;
@@ -37,6 +38,7 @@ struct ServerStores {
     store::ModelRepository* models = nullptr;
     store::JobRepository* jobs = nullptr;
     store::ExperimentRepository* experiments = nullptr;
+    store::CanaryRepository* canaries = nullptr;
 };
 
 /// What the server needs from the rest of the process (handed over by cmd/).

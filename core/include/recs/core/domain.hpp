@@ -57,7 +57,8 @@ struct ModelDef {
     std::string updated_at;
 };
 
-enum class VersionStatus : uint8_t { kReady, kDeployed, kRetired, kFailed };
+/// kRolledBack: a canary of the version tripped its guard (it may still be deployed by hand).
+enum class VersionStatus : uint8_t { kReady, kDeployed, kRetired, kFailed, kRolledBack };
 std::string_view VersionStatusName(VersionStatus s);
 std::optional<VersionStatus> ParseVersionStatus(std::string_view name);
 inline bool operator==(VersionStatus s, std::string_view name) {
@@ -67,7 +68,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(VersionStatus,
                              {{VersionStatus::kReady, "ready"},
                               {VersionStatus::kDeployed, "deployed"},
                               {VersionStatus::kRetired, "retired"},
-                              {VersionStatus::kFailed, "failed"}})
+                              {VersionStatus::kFailed, "failed"},
+                              {VersionStatus::kRolledBack, "rolled_back"}})
 
 /// A trained version of a model.
 struct ModelVersion {

@@ -58,6 +58,8 @@ struct ExperimentSpec {
     std::optional<std::string> start;  ///< ISO 8601: not routed before
     std::optional<std::string> end;    ///< ISO 8601: stopped (results frozen) when reached
     int64_t attribution_hours = 168;   ///< events counted up to this long after exposure
+    /// Units already exposed keep their variant when weights change (set by a bandit).
+    bool sticky = false;
 };
 
 /// An experiment as stored.

@@ -36,11 +36,13 @@ NLOHMANN_JSON_SERIALIZE_ENUM(JobStatus,
 bool IsTerminal(JobStatus status);
 
 /// Job kinds.
-enum class JobKind : uint8_t { kTrain };
+/// kSimulate: an offline replay of held-out interactions through an experiment's variants.
+enum class JobKind : uint8_t { kTrain, kSimulate };
 std::string_view JobKindName(JobKind k);
 std::optional<JobKind> ParseJobKind(std::string_view name);
 inline bool operator==(JobKind k, std::string_view name) { return JobKindName(k) == name; }
-NLOHMANN_JSON_SERIALIZE_ENUM(JobKind, {{JobKind::kTrain, "train"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(JobKind,
+                             {{JobKind::kTrain, "train"}, {JobKind::kSimulate, "simulate"}})
 
 /// A job as stored.
 struct Job {

@@ -82,6 +82,20 @@ Metrics Evaluate(const Model& model,
                  int threads = 0,
                  const ProgressFn& progress = {});
 
+/// One evaluated user's metrics at k (for intervals over users) and what was recommended.
+struct UserMetrics {
+    std::string user;
+    double precision = 0, recall = 0, ndcg = 0, map = 0, hit = 0, mrr = 0;
+    std::vector<std::string> recommended;
+};
+
+/// The per-user terms that Evaluate averages, for the same users, sorted by user id.
+std::vector<UserMetrics> EvaluateUsers(const Model& model,
+                                       const std::vector<Interaction>& train,
+                                       const std::vector<Interaction>& test,
+                                       size_t k = 10,
+                                       int threads = 0);
+
 /// Result of a hyperparameter search.
 struct SearchResult {
     nlohmann::json best;    ///< the best hyperparameters (grid point merged on base)

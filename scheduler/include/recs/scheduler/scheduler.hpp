@@ -37,6 +37,7 @@ struct TickReport {
     size_t events_repaired = 0;  ///< events appended to their streams from the outbox
     int idempotency_expired = 0;
     int experiments_ended = 0;  ///< running experiments past their end, stopped and frozen
+    int bandits_updated = 0;    ///< experiments whose weights a bandit set
 };
 
 /// The scheduler role: the outbox relay (committed queued jobs → Redis, and re-push of queued
@@ -57,6 +58,7 @@ public:
 
 private:
     int EndExperiments();
+    int UpdateBandits();
 
     core::Config config_;
     store::JobRepository* jobs_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "recs/core/experiment.hpp"
+#include "recs/core/experiment_bandit.hpp"
 #include "recs/core/tenancy.hpp"
 #include "recs/store/page.hpp"
 
@@ -76,6 +77,37 @@ public:
                                                                 int limit) = 0;
     /// Records first exposures; a unit already exposed keeps its first one.
     virtual void RecordExposures(const std::vector<Exposure>& exposures) = 0;
+    /// The variant a unit was first exposed to (sticky experiments).
+    virtual std::optional<std::string> ExposedVariant(const core::TenantId& tenant,
+                                                      const std::string& id,
+                                                      const std::string& unit_id) = 0;
+    /// Attaches a bandit to a draft, running or paused experiment, which becomes sticky.
+    /// kConflict when it has one, or is stopped. The first update is due after update_every.
+    virtual core::ExperimentBandit AttachBandit(const core::Actor& actor,
+                                                const core::TenantId& tenant,
+                                                const std::string& id,
+                                                const core::ExperimentBandit& bandit) = 0;
+    virtual std::optional<core::ExperimentBandit> FindBandit(const core::TenantId& tenant,
+                                                             const std::string& id) = 0;
+    /// The weights stay as they are. kNotFound when there is no bandit.
+    virtual void DetachBandit(const core::Actor& actor,
+                              const core::TenantId& tenant,
+                              const std::string& id) = 0;
+    /// Bandits (of any tenant) of running experiments whose update is due.
+    virtual std::vector<std::pair<core::Experiment, core::ExperimentBandit>> DueBandits(
+        int limit) = 0;
+    /// Sets the variants' weights (in the spec's order) of a running experiment, keeps them
+    /// with `arms` (the stats they came from) in the history, and schedules the next update.
+    /// kConflict when it is no longer running (the update is skipped).
+    virtual core::Experiment Reweight(const core::Actor& actor,
+                                      const core::TenantId& tenant,
+                                      const std::string& id,
+                                      const std::vector<double>& weights,
+                                      const nlohmann::json& arms) = 0;
+    /// The weights over time, oldest first: [{at, weights: {variant: w}, arms: {...}}].
+    virtual nlohmann::json WeightHistory(const core::TenantId& tenant,
+                                         const std::string& id,
+                                         int limit) = 0;
     /// Per variant and day of first exposure, what the experiment's unforced units did.
     virtual std::vector<ExposureDay> Aggregate(const core::TenantId& tenant,
                                                const core::Experiment& experiment) = 0;

@@ -2,7 +2,6 @@
 
 #include <string_view>
 
-
 namespace recs::store::pg {
 
 #define RECS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -50,6 +49,39 @@ inline constexpr std::string_view kMarkExposureForced =
 inline constexpr std::string_view kSelectForced =
     "SELECT unit_id, variant FROM experiment_forced WHERE tenant_id = $1::uuid "
     "AND experiment_id = $2::uuid ORDER BY created_at DESC LIMIT $3";
+inline constexpr std::string_view kSelectExposedVariant =
+    "SELECT variant FROM experiment_exposures WHERE tenant_id = $1::uuid "
+    "AND experiment_id = $2::uuid AND unit_id = $3";
+inline constexpr std::string_view kBanditColumns =
+    "b.experiment_id::text, b.tenant_id::text, b.config::text, " RECS_TS(
+        "b.next_update_at") ", " RECS_TS("b.created_at") ", " RECS_TS("b.updated_at");
+inline constexpr std::string_view kSelectBandit =
+    " FROM experiment_bandits b WHERE b.tenant_id = $1::uuid AND b.experiment_id = $2::uuid";
+inline constexpr std::string_view kInsertBandit =
+    "INSERT INTO experiment_bandits (experiment_id, tenant_id, config, next_update_at) "
+    "VALUES ($2::uuid, $1::uuid, $3::jsonb, now() + make_interval(secs => $4::int))";
+inline constexpr std::string_view kDeleteBandit =
+    "DELETE FROM experiment_bandits WHERE tenant_id = $1::uuid AND experiment_id = $2::uuid";
+inline constexpr std::string_view kSetSticky =
+    "UPDATE experiments SET spec = jsonb_set(spec, '{sticky}', 'true'), updated_at = now() "
+    "WHERE tenant_id = $1::uuid AND id = $2::uuid";
+inline constexpr std::string_view kDueBandits =
+    " FROM experiment_bandits b JOIN experiments x ON x.id = b.experiment_id "
+    "WHERE b.next_update_at <= now() AND x.status = 'running' ORDER BY b.next_update_at LIMIT $1";
+inline constexpr std::string_view kSetSpec =
+    "UPDATE experiments SET spec = $3::jsonb, updated_at = now() "
+    "WHERE tenant_id = $1::uuid AND id = $2::uuid";
+inline constexpr std::string_view kInsertWeights =
+    "INSERT INTO experiment_weights (tenant_id, experiment_id, weights, arms) "
+    "VALUES ($1::uuid, $2::uuid, $3::jsonb, $4::jsonb)";
+inline constexpr std::string_view kScheduleBandit =
+    "UPDATE experiment_bandits SET next_update_at = now() + make_interval(secs => "
+    "(config->>'update_every')::int), updated_at = now() "
+    "WHERE tenant_id = $1::uuid AND experiment_id = $2::uuid";
+inline constexpr std::string_view kSelectWeights =
+    "SELECT " RECS_TS("created_at") ", weights::text, arms::text FROM (SELECT * FROM "
+    "experiment_weights WHERE tenant_id = $1::uuid AND experiment_id = $2::uuid "
+    "ORDER BY id DESC LIMIT $3) w ORDER BY id";
 // Exposures of experiments deleted meanwhile are dropped by the join.
 inline constexpr std::string_view kInsertExposures =
     "INSERT INTO experiment_exposures (tenant_id, experiment_id, unit_id, variant, forced, "
