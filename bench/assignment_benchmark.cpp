@@ -47,9 +47,9 @@ constexpr size_t kUnits = 1024;  // a power of two: the loop wraps with a mask
 /// kUnits distinct unit ids. ASCII: "user-<n>"; non-ASCII: "us<U+00E9>r-<U+4E2D>-<U+1F600>-<n>"
 /// (2-, 3- and 4-byte UTF-8 sequences; the last one is a UTF-16 surrogate pair).
 std::vector<std::string> UnitIds(bool non_ascii) {
-    const std::string prefix = non_ascii ? std::string("us\xc3\xa9r-") + "\xe4\xb8\xad-" +
-                                               "\xf0\x9f\x98\x80-"
-                                         : std::string("user-");
+    const std::string prefix =
+        non_ascii ? std::string("us\xc3\xa9r-") + "\xe4\xb8\xad-" + "\xf0\x9f\x98\x80-"
+                  : std::string("user-");
     std::vector<std::string> out;
     out.reserve(kUnits);
     for (size_t i = 0; i < kUnits; ++i) out.push_back(prefix + std::to_string(100000 + i * 7));

@@ -54,8 +54,8 @@ std::vector<bandit::ArmStats> ArmStatsOf(const Experiment& e,
     std::vector<bandit::ArmStats> out;
     for (const auto& v : e.spec.variants) {
         auto a = by[v.id];
-        // Clicks without impressions (a client that sends no impressions) are not trials
-        // of their own: a rate is at most 1.
+        // An arm's clicks count at most its impressions (a client that sends clicks without
+        // impressions): a rate is at most 1.
         a.successes = std::min(a.successes, a.trials);
         out.push_back(a);
     }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 #include "recs/core/experiment_stats.hpp"
 
@@ -95,8 +96,25 @@ Comparison Compare(const ExperimentSpec& spec,
         c.bayes.error = "NOT_ENOUGH_UNITS";
         return c;
     }
-    c.freq = stats::CompareFrequentist(control, variant, fo);
-    c.bayes = stats::CompareBayesian(control, variant);
+    auto finite = [](const stats::MetricSummary& s) {
+        return std::isfinite(s.mean) && std::isfinite(s.variance);
+    };
+    if (!finite(control) || !finite(variant)) {
+        c.freq.error = "NON_FINITE_VARIANCE";
+        c.bayes.error = "NON_FINITE_VARIANCE";
+        return c;
+    }
+    try {
+        c.freq = stats::CompareFrequentist(control, variant, fo);
+        c.bayes = stats::CompareBayesian(control, variant);
+        if (!std::isfinite(c.freq.absolute.std_error) || !std::isfinite(c.freq.relative.std_error))
+            throw std::domain_error("non-finite standard error");
+    } catch (const std::exception&) {
+        // Figures past double range (e.g. a control mean of 1e-100): nothing to compare.
+        c = Comparison{};
+        c.freq.error = "NON_FINITE_VARIANCE";
+        c.bayes.error = "NON_FINITE_VARIANCE";
+    }
     return c;
 }
 

@@ -54,8 +54,14 @@ int Scheduler::EndExperiments() {
             core::Log(core::LogLevel::kInfo, "experiment reached its end and stopped",
                       {{"tenant", e.tenant_id}, {"experiment", e.id}});
         } catch (const core::Error& err) {
-            // kConflict: stopped or paused meanwhile by its owner.
-            if (err.code() != core::ErrorCode::kConflict) throw;
+            // kConflict: stopped or paused meanwhile by its owner. Anything else is logged and
+            // tried again next tick; the experiments after it are still ended.
+            if (err.code() != core::ErrorCode::kConflict)
+                core::Log(core::LogLevel::kWarn, "experiment past its end not stopped yet",
+                          {{"experiment", e.id}, {"error", err.detail()}});
+        } catch (const std::exception& err) {
+            core::Log(core::LogLevel::kError, "experiment past its end not stopped yet",
+                      {{"experiment", e.id}, {"error", std::string(err.what())}});
         }
     }
     return ended;
@@ -95,6 +101,9 @@ int Scheduler::UpdateBandits() {
             if (err.code() != core::ErrorCode::kConflict)
                 core::Log(core::LogLevel::kWarn, "bandit update failed",
                           {{"tenant", e.tenant_id}, {"experiment", e.id}, {"error", err.detail()}});
+        } catch (const std::exception& err) {
+            core::Log(core::LogLevel::kError, "bandit update failed",
+                      {{"experiment", e.id}, {"error", std::string(err.what())}});
         }
     }
     return updated;

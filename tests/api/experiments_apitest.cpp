@@ -100,6 +100,8 @@ TEST_F(ExperimentsApiTest, BadSpecsNameTheirField) {
          }),
          "end"},
         {with([](json& b) { b["start"] = "tomorrow"; }), "start"},
+        {with([](json& b) { b["end"] = "0000-06-01T00:00:00Z"; }),
+         "end"},  // PostgreSQL has no year 0
         {with([](json& b) { b["surface"] = "a b"; }), "surface"},
         {with([](json& b) { b["name"] = std::string("a\0b", 3); }), "name"},
     };

@@ -128,12 +128,13 @@ json RunSimulateJob(const core::Job& job,
     // A paired bootstrap over users: each sample draws the same users for every arm.
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<size_t> pick(0, n - 1);
-    std::vector<int> wins(arms.size(), 0);
+    std::vector<double> wins(arms.size(), 0);
     std::vector<size_t> sample(n);
     for (int b = 0; b < bootstrap; ++b) {
+        if (cancel && *cancel && b % 16 == 0)
+            throw core::Error(core::ErrorCode::kUnavailable, "cancelled");
         for (auto& s : sample) s = pick(rng);
-        size_t best = 0;
-        double best_ndcg = -1;
+        std::vector<double> sample_ndcg;
         for (size_t a = 0; a < arms.size(); ++a) {
             double nd = 0, rc = 0;
             for (size_t i : sample) {
@@ -145,9 +146,13 @@ json RunSimulateJob(const core::Job& job,
             arms[a].ndcg.push_back(nd);
             arms[a].recall.push_back(rc);
             arms[a].coverage.push_back(Coverage(arms[a], sample));
-            if (nd > best_ndcg) best_ndcg = nd, best = a;
+            sample_ndcg.push_back(nd);
         }
-        ++wins[best];
+        // The best nDCG wins the sample; arms tied for it share the win.
+        const double top = *std::max_element(sample_ndcg.begin(), sample_ndcg.end());
+        const auto tied = std::count(sample_ndcg.begin(), sample_ndcg.end(), top);
+        for (size_t a = 0; a < arms.size(); ++a)
+            if (sample_ndcg[a] == top) wins[a] += 1.0 / static_cast<double>(tied);
     }
     progress(0.97);
 
@@ -161,7 +166,7 @@ json RunSimulateJob(const core::Job& job,
         v["ndcg"] = Interval(arms[a].ndcg, Mean(arms[a].users, &engine::UserMetrics::ndcg));
         v["recall"] = Interval(arms[a].recall, Mean(arms[a].users, &engine::UserMetrics::recall));
         v["coverage"] = Interval(arms[a].coverage, Coverage(arms[a], all));
-        v["prob_best"] = static_cast<double>(wins[a]) / bootstrap;
+        v["prob_best"] = wins[a] / bootstrap;
         v["train_seconds"] = arms[a].train_seconds;
         if (wins[a] > wins[winner]) winner = a;
         out_variants.push_back(std::move(v));

@@ -48,6 +48,7 @@ json PredictOne(Services& s,
         }
     }
     auto [target, result, by_canary] = s.predict_service->Predict(tenant, r);
+    if (routed) s.experiment_service->Exposed(tenant, *routed);  // served: now it counts
     bool scores = r.return_scores, explain = r.explain;
     json items = json::array();
     for (const auto& it : result.items) {

@@ -25,6 +25,7 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxVariants = 10;
+constexpr int64_t kMaxTimeMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
 int64_t EpochMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -185,7 +186,10 @@ std::optional<std::string> DecodeTime(const json& body, const std::string& field
     auto s = core::OptionalString(body, field, 64);
     if (!s) return std::nullopt;
     auto ms = core::ParseIso8601Ms(*s);
-    if (!ms) core::ThrowUnprocessable("'" + field + "' must be an ISO 8601 date-time", field);
+    // Years 1970..9999: what every store and client reads back alike.
+    if (!ms || *ms < 0 || *ms > kMaxTimeMs)
+        core::ThrowUnprocessable("'" + field + "' must be an ISO 8601 date-time in 1970..9999",
+                                 field);
     return core::FormatIso8601Ms(*ms);
 }
 
@@ -387,8 +391,9 @@ core::Experiment ExperimentService::Update(const core::Actor& actor,
     auto current = Require(tenant, id);  // another tenant's experiment is 404 before any 422
     auto spec = DecodeExperimentSpec(body, current.spec);
     CheckModels(tenant, spec);
-    auto out =
-        NameMustBeFree(spec.name, [&] { return experiments_.Update(actor, tenant, id, spec); });
+    auto out = NameMustBeFree(spec.name, [&] {
+        return experiments_.Update(actor, tenant, id, spec, current.updated_at);
+    });
     Invalidate(tenant);
     return out;
 }
@@ -420,14 +425,15 @@ core::Experiment ExperimentService::Pause(const core::Actor& actor,
 
 core::Experiment ExperimentService::Stop(const core::Actor& actor,
                                          const core::TenantId& tenant,
-                                         const std::string& id) {
+                                         const std::string& id,
+                                         std::optional<int64_t> as_of_ms) {
     auto current = Require(tenant, id);
     if (current.status != ExperimentStatus::kRunning && current.status != ExperimentStatus::kPaused)
         core::ThrowConflict("a " + std::string(core::ExperimentStatusName(current.status)) +
                             " experiment cannot stop");
     if (exposures_) exposures_->Flush();
-    // The results as of now, frozen with the stop (events after it are not counted).
-    current.stopped_at = core::FormatIso8601Ms(EpochMs());
+    // The results as of the stop, frozen with it (events after it are not counted).
+    current.stopped_at = core::FormatIso8601Ms(as_of_ms.value_or(EpochMs()));
     current.status = ExperimentStatus::kStopped;
     json results = core::ComputeResults(current, experiments_.Aggregate(tenant, current));
     results["frozen_at"] = *current.stopped_at;
@@ -445,7 +451,7 @@ json ExperimentService::Results(const core::Actor& actor,
         auto now = EpochMs();
         if (end && *end <= now) {
             try {
-                e = Stop(actor, tenant, id);
+                e = Stop(actor, tenant, id, *end);  // as the scheduler does: as of the end
             } catch (const core::Error& err) {
                 if (err.code() != core::ErrorCode::kConflict) throw;  // stopped meanwhile
                 e = Require(tenant, id);
@@ -565,7 +571,14 @@ std::optional<Routed> ExperimentService::Route(const core::TenantId& tenant,
         if (e.spec.sticky && !a.forced) {
             // A unit keeps the variant it was first exposed to while a bandit moves weights.
             auto first = exposures_ ? exposures_->Known(e.id, unit_id) : std::nullopt;
-            if (!first) first = experiments_.ExposedVariant(tenant, e.id, unit_id);
+            if (!first) {
+                try {
+                    first = experiments_.ExposedVariant(tenant, e.id, unit_id);
+                } catch (const core::Error& err) {
+                    // PostgreSQL away: the hash decides rather than the request failing.
+                    if (err.code() != core::ErrorCode::kUnavailable) throw;
+                }
+            }
             if (first)
                 for (size_t k = 0; k < e.spec.variants.size(); ++k)
                     if (e.spec.variants[k].id == *first) {
@@ -575,11 +588,15 @@ std::optional<Routed> ExperimentService::Route(const core::TenantId& tenant,
         }
         if (!a.in_experiment) continue;
         const auto& v = e.spec.variants[a.variant];
-        if (exposures_)
-            exposures_->Add(store::Exposure{tenant, e.id, unit_id, v.id, a.forced, EpochMs()});
-        return Routed{e.id, e.spec.name, v, a.forced};
+        return Routed{unit_id, e.id, e.spec.name, v, a.forced};
     }
     return std::nullopt;
+}
+
+void ExperimentService::Exposed(const core::TenantId& tenant, const Routed& r) {
+    if (exposures_)
+        exposures_->Add(
+            store::Exposure{tenant, r.experiment_id, r.unit_id, r.variant.id, r.forced, EpochMs()});
 }
 
 void ExperimentService::Invalidate(const core::TenantId& tenant) {

@@ -45,6 +45,7 @@ BanditRequest DecodeBandit(const nlohmann::json& body);
 
 /// What a unit gets on a surface: the experiment and variant that serve it.
 struct Routed {
+    std::string unit_id;
     std::string experiment_id;
     std::string experiment_name;
     core::Variant variant;
@@ -78,10 +79,12 @@ public:
     core::Experiment Pause(const core::Actor& actor,
                            const core::TenantId& tenant,
                            const std::string& id);
-    /// Stops the experiment and freezes its results.
+    /// Stops the experiment and freezes its results as of `as_of_ms` (default now: events
+    /// after it are not counted).
     core::Experiment Stop(const core::Actor& actor,
                           const core::TenantId& tenant,
-                          const std::string& id);
+                          const std::string& id,
+                          std::optional<int64_t> as_of_ms = std::nullopt);
     /// Frozen results once stopped (an experiment past its end is stopped here first); live
     /// ones before.
     nlohmann::json Results(const core::Actor& actor,
@@ -107,12 +110,15 @@ public:
                const ForceRequest& request);
 
     /// The variant of the running experiment on `surface` that holds the unit (the user, or
-    /// the session for session experiments: "" = none), its exposure recorded; nullopt when
-    /// no running experiment holds it.
+    /// the session for session experiments: "" = none); nullopt when no running experiment
+    /// holds it. Call Exposed once the variant has served.
     std::optional<Routed> Route(const core::TenantId& tenant,
                                 const std::string& surface,
                                 const std::string& user_id,
                                 const std::string& session_id);
+
+    /// Records the unit's first exposure to the variant that served it.
+    void Exposed(const core::TenantId& tenant, const Routed& routed);
 
     void Invalidate(const core::TenantId& tenant);
 

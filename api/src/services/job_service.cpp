@@ -25,8 +25,8 @@ std::optional<int64_t> DecodeTime(const json& obj, const std::string& field) {
     auto s = core::OptionalString(obj, field, 64);
     if (!s) return std::nullopt;
     auto ms = core::ParseIso8601Ms(*s);
-    if (!ms)
-        core::ThrowUnprocessable("'data." + field + "' must be an ISO 8601 date-time",
+    if (!ms || *ms < 0 || *ms > 253402300799999)  // 1970..9999
+        core::ThrowUnprocessable("'data." + field + "' must be an ISO 8601 date-time in 1970..9999",
                                  "data." + field);
     return ms;
 }

@@ -205,13 +205,14 @@ DeployOutcome ModelService::Deploy(const core::Actor& actor,
     }
     // Load before switching, on every live member of the pool.
     out.rollout = Pool().Preload(TargetOf(m, *v, r.pool));
-    out.version = models_.Deploy(actor, tenant, m.id, v->id, r.pool);
     if (canaries_) {
-        // A full deploy ends the model's canary: its promotion when it is this version.
+        // A full deploy ends the model's canary first (its promotion when it is this version),
+        // so that a guard tripping meanwhile finds no canary to roll back over the deploy.
         if (auto c = canaries_->Active(tenant, m.id))
             canaries_->End(actor, tenant, c->id, c->version_id == v->id ? "promoted" : "replaced",
                            std::nullopt);
     }
+    out.version = models_.Deploy(actor, tenant, m.id, v->id, r.pool);
     invalidate_(tenant);
     return out;
 }

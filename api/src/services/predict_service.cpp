@@ -93,7 +93,9 @@ core::PredictionPool& PredictService::pool() {
 PredictOutcome PredictService::Predict(const core::TenantId& tenant, const PredictRequest& r) {
     PredictOutcome out;
     auto resolution = resolver_.ResolveAll(tenant, r.model);
-    out.target = resolution.For(r.rank.user_id, &out.canary);
+    // An experiment's variant with a pool of its own pins the deployed version there (the
+    // canary's version is loaded on the canary's pool only).
+    out.target = r.pool.empty() ? resolution.For(r.rank.user_id, &out.canary) : resolution.deployed;
     if (!r.pool.empty()) out.target.pool = r.pool;
     // Predictions of a model with a guarded canary are timed on both sides for its guard.
     const bool watched = canaries_ && resolution.canary && resolution.canary->canary.guard;
@@ -105,15 +107,13 @@ PredictOutcome PredictService::Predict(const core::TenantId& tenant, const Predi
                 .count();
         canaries_->Record(resolution.canary->canary, out.canary, ok, ms);
     };
+    bool pool_failed = false;
     try {
-        Rank(tenant, r, out);
-    } catch (const core::Error& e) {
-        // A request's own fault (4xx) says nothing of the version that serves it.
-        if (e.code() == core::ErrorCode::kUnavailable || e.code() == core::ErrorCode::kInternal)
-            record(false);
-        throw;
+        Rank(tenant, r, out, &pool_failed);
     } catch (...) {
-        record(false);
+        // Only the pool's failures say something of the version that serves (not a request's
+        // own fault, nor the feature store's).
+        if (pool_failed) record(false);
         throw;
     }
     record(true);
@@ -122,10 +122,23 @@ PredictOutcome PredictService::Predict(const core::TenantId& tenant, const Predi
 
 void PredictService::Rank(const core::TenantId& tenant,
                           const PredictRequest& r,
-                          PredictOutcome& out) {
+                          PredictOutcome& out,
+                          bool* pool_failed) {
+    auto rank = [&](const core::RankRequest& req) {
+        try {
+            return pool().Rank(out.target, req);
+        } catch (const core::Error& e) {
+            *pool_failed =
+                e.code() == core::ErrorCode::kUnavailable || e.code() == core::ErrorCode::kInternal;
+            throw;
+        } catch (...) {
+            *pool_failed = true;
+            throw;
+        }
+    };
     core::RankRequest rr = r.rank;
     if (r.filters.is_null() || r.filters.empty()) {
-        out.result = pool().Rank(out.target, rr);
+        out.result = rank(rr);
         return;
     }
     // Rank a wide slate, keep what passes the item-feature filters; widen once if short.
@@ -136,7 +149,7 @@ void PredictService::Rank(const core::TenantId& tenant,
     auto& result = out.result;
     for (size_t wide : passes) {
         rr.limit = wide;
-        auto slate = pool().Rank(out.target, rr);
+        auto slate = rank(rr);
         std::vector<std::string> ids;
         for (auto& it : slate.items) ids.push_back(it.item_id);
         std::unordered_map<std::string, json> feats;

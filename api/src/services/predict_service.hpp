@@ -57,7 +57,10 @@ public:
     core::PredictionPool& pool();
 
 private:
-    void Rank(const core::TenantId& tenant, const PredictRequest& r, PredictOutcome& out);
+    void Rank(const core::TenantId& tenant,
+              const PredictRequest& r,
+              PredictOutcome& out,
+              bool* pool_failed);
 
     ServingResolver& resolver_;
     store::FeatureRepository& features_;

@@ -84,7 +84,7 @@ public:
             if (m.empty()) core::ThrowNotFound("model not found");
             auto prev = tx.exec_params(std::string(kColumns) +
                                            "WHERE c.tenant_id = $1::uuid AND c.model_id = "
-                                           "$2::uuid AND c.status = 'active'",
+                                           "$2::uuid AND c.status = 'active' FOR UPDATE OF c",
                                        tenant.value, c.model_id);
             if (!prev.empty()) EndIn(tx, actor, tenant, RowToCanary(prev[0]), "replaced", {});
             auto g = GuardJson(c.guard);

@@ -118,12 +118,15 @@ public:
     core::Experiment Update(const core::Actor& actor,
                             const core::TenantId& tenant,
                             const std::string& id,
-                            const core::ExperimentSpec& spec) override {
+                            const core::ExperimentSpec& spec,
+                            const std::string& expected_updated_at) override {
         if (!core::IsUuid(id)) core::ThrowNotFound("experiment not found");
         std::optional<core::Experiment> out;
         WithTransaction(pool_, "experiments.update", [&](pqxx::work& tx) {
             auto before = FindIn(tx, tenant, id, true);
             if (!before) core::ThrowNotFound("experiment not found");
+            if (!expected_updated_at.empty() && before->updated_at != expected_updated_at)
+                core::ThrowConflict("the experiment changed meanwhile: read it and try again");
             if (before->status != ExperimentStatus::kDraft &&
                 before->status != ExperimentStatus::kPaused)
                 core::ThrowConflict("a " + std::string(core::ExperimentStatusName(before->status)) +
@@ -167,6 +170,8 @@ public:
                 tx.exec_params(std::string(q::kLockSurface), tenant.value, peek->spec.surface);
             auto before = FindIn(tx, tenant, id, true);
             if (!before) core::ThrowNotFound("experiment not found");
+            if (before->spec.surface != peek->spec.surface)
+                core::ThrowConflict("the experiment changed meanwhile: try again");
             if (!MayMove(before->status, to))
                 core::ThrowConflict("a " + std::string(core::ExperimentStatusName(before->status)) +
                                     " experiment cannot " + std::string(MoveName(to)));

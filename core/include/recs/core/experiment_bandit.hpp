@@ -29,8 +29,8 @@ nlohmann::json BanditConfigJson(const ExperimentBandit& b);
 ExperimentBandit BanditFromConfigJson(const nlohmann::json& j);
 
 /// Each variant's arm stats (in the spec's order) from the experiment's exposure sums, for the
-/// bandit's reward: click (impressions, clicks; clicks beyond a unit's impressions are not
-/// counted past them), conversion (units, converted units), value (units, revenue sums).
+/// bandit's reward: click (impressions, clicks; an arm's clicks count at most its
+/// impressions), conversion (units, converted units), value (units, revenue sums).
 std::vector<bandit::ArmStats> ArmStatsOf(const Experiment& e,
                                          const std::string& reward,
                                          const std::vector<ExposureDay>& days);

@@ -41,12 +41,13 @@ public:
     virtual Page<core::Experiment> List(const core::TenantId& tenant,
                                         const PageRequest& page,
                                         const std::optional<core::ExperimentStatus>& status) = 0;
-    /// Replaces the spec of a draft or paused experiment (kConflict otherwise, or when the new
-    /// name is taken).
+    /// Replaces the spec of a draft or paused experiment (kConflict otherwise, when the new
+    /// name is taken, or when `expected_updated_at` is not "" and the row changed since).
     virtual core::Experiment Update(const core::Actor& actor,
                                     const core::TenantId& tenant,
                                     const std::string& id,
-                                    const core::ExperimentSpec& spec) = 0;
+                                    const core::ExperimentSpec& spec,
+                                    const std::string& expected_updated_at) = 0;
     /// kConflict for a running experiment (stop or pause it first).
     virtual void Delete(const core::Actor& actor,
                         const core::TenantId& tenant,
