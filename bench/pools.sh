@@ -135,23 +135,8 @@ echo "   load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$TMP" <<'PY'
 import re, sys
 tmp = sys.argv[1]
-def ms(v, u):
-    v = float(v)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-def parse(path):
-    t = open(path).read()
-    d = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))}
-    for p in (50, 99):
-        m = re.search(r"^\s+%d%%\s+([\d.]+)(us|ms|s)\b" % p, t, re.M)
-        d[p] = ms(*m.groups())
-    m = re.search(r"^\s+Latency\s+([\d.]+)(us|ms|s)\b", t, re.M)
-    d["avg"] = ms(*m.groups())
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-    d["non2xx"] = int(m.group(1)) if m else 0
-    m = re.search(r"Socket errors: (.*)", t)
-    d["sock"] = m.group(1).strip() if m else ""
-    d["reqs"] = int(re.search(r"(\d+) requests in", t).group(1))
-    return d
+sys.path.insert(0, "bench")
+from wrk_output import parse
 runs = [("c8", "c=8"), ("c32", "c=32"), ("rate", "~1000/s c=10")]
 topo = {"A": "A in-process", "B": "B worker process"}
 res = {(t, r): parse(f"{tmp}/{t}-{r}.txt") for r, _ in runs for t in "AB"}
