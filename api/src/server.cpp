@@ -30,7 +30,9 @@
 #include "services/key_service.hpp"
 #include "services/model_service.hpp"
 #include "services/predict_service.hpp"
+#include "services/quota_service.hpp"
 #include "services/tenant_service.hpp"
+#include "services/webhook_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -153,7 +155,10 @@ Response RunIdempotent(Server::State& st, const RouteSpec& route, Request& req) 
         if (r.status >= 200 && r.status < 300) {
             // Secrets (a new API key) are shown once: never stored for replays.
             auto body = nlohmann::json::parse(r.body, nullptr, false);
-            if (body.is_object()) body.erase("key");
+            if (body.is_object()) {
+                body.erase("key");
+                body.erase("secret");
+            }
             repo.Complete(scope, *key, r.status, body.is_discarded() ? r.body : body.dump());
         } else {
             repo.Abandon(scope, *key);
@@ -166,11 +171,79 @@ Response RunIdempotent(Server::State& st, const RouteSpec& route, Request& req) 
     return r;
 }
 
-/// Runs the route: authentication, tenant context, handler; every failure becomes a problem.
+RouteClass ClassOf(const RouteSpec& route) {
+    if (route.scope == core::Scope::kPredict) return RouteClass::kPredict;
+    const std::string& p = route.path;
+    if (p.rfind("/v1/recs/events", 0) == 0) return RouteClass::kEvents;
+    if (p.rfind("/v1/recs/jobs", 0) == 0 || p.rfind("/v1/recs/simulate", 0) == 0)
+        return RouteClass::kJobs;
+    return RouteClass::kControl;
+}
+
+const char* ClassName(RouteClass c) {
+    switch (c) {
+        case RouteClass::kPredict:
+            return "requests.predict";
+        case RouteClass::kEvents:
+            return "requests.events";
+        case RouteClass::kJobs:
+            return "requests.jobs";
+        case RouteClass::kControl:
+            break;
+    }
+    return "requests.control";
+}
+
+/// Usage, rate limits and the monthly prediction quota of a tenant's request (after it is
+/// authenticated, before its body is decoded). Returns the rate-limit headers to send.
+std::vector<std::pair<std::string, std::string>> Admit(Server::State& st,
+                                                       const RouteSpec& route,
+                                                       const Request& req) {
+    auto* q = st.services.quota_service.get();
+    if (!q || !req.principal.tenant || route.auth == AuthMode::kNone) return {};
+    RouteClass cls = ClassOf(route);
+    q->Count(*req.principal.tenant, ClassName(cls));
+    auto headers = q->Limit(req.principal, cls, req.method != "GET");
+    if (cls == RouteClass::kPredict) q->AdmitPrediction(*req.principal.tenant);
+    return headers;
+}
+
+/// Counts what a tenant's request did, once answered.
+void CountOutcome(Server::State& st, const RouteSpec& route, const Request& req, int status) {
+    auto* q = st.services.quota_service.get();
+    if (!q || !req.principal.tenant || status < 200 || status >= 300) return;
+    RouteClass cls = ClassOf(route);
+    if (cls == RouteClass::kPredict) q->Count(*req.principal.tenant, "predictions");
+    if (cls == RouteClass::kJobs && req.method == "POST" && status == 202)
+        q->Count(*req.principal.tenant, "jobs");
+}
+
+Response ExecuteRoute(Server::State& st,
+                      const RouteSpec& route,
+                      Request& req,
+                      std::vector<std::pair<std::string, std::string>>& limit_headers);
+
+/// Runs the route: authentication, tenant context, limits, handler; every failure becomes a
+/// problem. The rate-limit headers go on every answer of a limited route, errors included.
 Response Execute(Server::State& st, const RouteSpec& route, Request& req) {
+    std::vector<std::pair<std::string, std::string>> limit_headers;
+    Response r = ExecuteRoute(st, route, req, limit_headers);
+    for (auto& h : limit_headers) r.headers.push_back(std::move(h));
+    try {
+        CountOutcome(st, route, req, r.status);
+    } catch (const std::exception&) {  // counting never fails a request
+    }
+    return r;
+}
+
+Response ExecuteRoute(Server::State& st,
+                      const RouteSpec& route,
+                      Request& req,
+                      std::vector<std::pair<std::string, std::string>>& limit_headers) {
     try {
         CheckRequestText(req);
         req.principal = st.services.auth->Authenticate(req, route.auth, route.scope);
+        limit_headers = Admit(st, route, req);
         DecodeBody(route, req);
         if (route.idempotent) return RunIdempotent(st, route, req);
         return route.handler(req);
@@ -549,6 +622,14 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     s.feature_service = std::make_unique<FeatureService>(*s.features);
     s.job_service = std::make_unique<JobService>(*s.jobs, *s.models, s.validate_model,
                                                  s.config.job_max_attempts, stores.experiments);
+    s.webhooks = stores.webhooks;
+    if (s.webhooks)
+        s.webhook_service =
+            std::make_unique<WebhookService>(*s.webhooks, s.config.webhook_allow_private);
+    s.quota_repo = stores.quotas;
+    if (s.quota_repo)
+        s.quota_service = std::make_unique<QuotaService>(*s.quota_repo, stores.rate_limiter);
+    s.audit = stores.audit;
     s.experiments = stores.experiments;
     if (s.experiments) {
         s.exposures = std::make_unique<ExposureLog>(*s.experiments, 200);
@@ -564,6 +645,7 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
     RegisterJobRoutes(state_->router, s);
     RegisterPredictRoutes(state_->router, s);
     if (s.experiment_service) RegisterExperimentRoutes(state_->router, s);
+    RegisterPlatformRoutes(state_->router, s);
 }
 
 Server::~Server() { Stop(); }
@@ -571,6 +653,7 @@ Server::~Server() { Stop(); }
 int Server::Start() {
     auto& st = *state_;
     st.services.health->Start();
+    if (st.services.quota_service) st.services.quota_service->Start();
     // A bounded queue: a few requests per handler thread, and not more than kMaxQueuedBytes of
     // bodies, worth of bytes, so that overload is a fast 503 instead of a growing backlog.
     st.pool =
@@ -618,6 +701,7 @@ void Server::Stop() {
     st.endpoint.reset();
     if (st.services.health) st.services.health->Stop();
     if (st.services.relay) st.services.relay->Stop();
+    if (st.services.quota_service) st.services.quota_service->Stop();
 }
 
 int Server::port() const { return state_->port; }

@@ -22,8 +22,10 @@
 #include "recs/store/model_store.hpp"
 #include "recs/store/page.hpp"
 #include "recs/store/pg_pool.hpp"
+#include "recs/store/quota_store.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/tenant_store.hpp"
+#include "recs/store/webhook_store.hpp"
 
 namespace recs::api {
 
@@ -93,6 +95,11 @@ struct Services {
     store::ExperimentRepository* experiments = nullptr;
     std::unique_ptr<class ExposureLog> exposures;
     std::unique_ptr<class ExperimentService> experiment_service;
+    store::WebhookRepository* webhooks = nullptr;
+    std::unique_ptr<class WebhookService> webhook_service;
+    store::QuotaRepository* quota_repo = nullptr;
+    std::unique_ptr<class QuotaService> quota_service;
+    store::AuditRepository* audit = nullptr;
     std::unique_ptr<HealthMonitor> health;
     Metrics metrics;
     std::atomic<bool> draining{false};

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "recs/core/error.hpp"
+#include "recs/core/webhook.hpp"
 
 extern char** environ;
 
@@ -108,6 +109,34 @@ Config ConfigFromEnv(const std::map<std::string, std::string>& env) {
             static_cast<int>(ParseInt("RECS_POOL_TIMEOUT_MS", *v, 100, 600000));
     if (auto* v = get("RECS_SCHEDULER_TICK_MS"))
         c.scheduler_tick_ms = static_cast<int>(ParseInt("RECS_SCHEDULER_TICK_MS", *v, 10, 60000));
+    if (auto* v = get("RECS_WEBHOOK_SCHEDULE_S")) {
+        auto sched = ParseWebhookSchedule(*v);
+        if (!sched)
+            ThrowInvalid(
+                "RECS_WEBHOOK_SCHEDULE_S must be 1 to 20 comma-separated positive "
+                "numbers of seconds (at most 7 days each)",
+                "RECS_WEBHOOK_SCHEDULE_S");
+        c.webhook_schedule_s = *sched;
+    }
+    if (auto* v = get("RECS_WEBHOOK_ALLOW_PRIVATE")) {
+        if (*v != "0" && *v != "1")
+            ThrowInvalid("RECS_WEBHOOK_ALLOW_PRIVATE must be 0 or 1", "RECS_WEBHOOK_ALLOW_PRIVATE");
+        c.webhook_allow_private = *v == "1";
+    }
+    if (auto* v = get("RECS_WEBHOOK_TIMEOUT_MS"))
+        c.webhook_timeout_ms =
+            static_cast<int>(ParseInt("RECS_WEBHOOK_TIMEOUT_MS", *v, 100, 600000));
+    if (auto* v = get("RECS_WEBHOOK_LEASE_MS"))
+        c.webhook_lease_ms = ParseInt("RECS_WEBHOOK_LEASE_MS", *v, 1000, 86400000);
+    if (auto* v = get("RECS_WEBHOOK_DISABLE_AFTER_S"))
+        c.webhook_disable_after_s = ParseInt("RECS_WEBHOOK_DISABLE_AFTER_S", *v, 1, 365L * 86400);
+    if (auto* v = get("RECS_WEBHOOK_CONCURRENCY"))
+        c.webhook_concurrency = static_cast<int>(ParseInt("RECS_WEBHOOK_CONCURRENCY", *v, 1, 64));
+    if (c.webhook_lease_ms < c.webhook_timeout_ms + 1000)
+        ThrowInvalid(
+            "RECS_WEBHOOK_LEASE_MS must exceed RECS_WEBHOOK_TIMEOUT_MS by a second at "
+            "least, or a slow delivery is sent twice",
+            "RECS_WEBHOOK_LEASE_MS");
     if (c.job_heartbeat_ms * 2 > c.job_lease_ms)
         ThrowInvalid("RECS_JOB_HEARTBEAT_MS (" + std::to_string(c.job_heartbeat_ms) +
                          ") must be at most half of RECS_JOB_LEASE_MS (" +

@@ -34,7 +34,7 @@ void Duty(const char* name, F&& fn) {
 // Outbox rows older than this are appended by the repair (the api's relay does it in ms).
 constexpr int64_t kStreamRepairAfterMs = 10000;
 
-const core::Actor kSchedulerActor{"scheduler", "scheduler"};
+const core::Actor kSchedulerActor{"scheduler", "scheduler", "", ""};
 
 }  // namespace
 

@@ -312,12 +312,20 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
                         json{{"experiment", experiment_id}}.dump())
                   .status,
               201);
+    auto hook = srv().Call("POST", "/v1/recs/webhooks", a_admin,
+                           R"({"url":"https://h.example/a","events":["job.failed"]})");
+    ASSERT_EQ(hook.status, 201) << hook.body;
+    std::string webhook_id = srv().Json(hook)["id"];
+    auto ping = srv().Call("POST", "/v1/recs/webhooks/" + webhook_id + "/test", a_admin);
+    ASSERT_EQ(ping.status, 202) << ping.body;
+    std::string delivery_id = srv().Json(ping)["delivery_id"];
     std::map<std::string, std::string> a_resources = {
-        {"{key_id}", a_key_id},    {"{event_id}", "e-0-1"},
-        {"{entity_type}", "item"}, {"{entity_id}", "a1"},
-        {"{model_id}", model_id},  {"{version_id}", version_id},
-        {"{job_id}", job_id},      {"{user_id}", "u0"},
-        {"{item_id}", "a1"},       {"{experiment_id}", experiment_id}};
+        {"{webhook_id}", webhook_id}, {"{delivery_id}", delivery_id},
+        {"{key_id}", a_key_id},       {"{event_id}", "e-0-1"},
+        {"{entity_type}", "item"},    {"{entity_id}", "a1"},
+        {"{model_id}", model_id},     {"{version_id}", version_id},
+        {"{job_id}", job_id},         {"{user_id}", "u0"},
+        {"{item_id}", "a1"},          {"{experiment_id}", experiment_id}};
     int checked = 0;
     for (const auto& [method, path] : srv().server().Routes()) {
         if (path.find("/admin/") != std::string::npos || path == "/v1/recs/health" ||
@@ -346,19 +354,23 @@ TEST_F(PlatformApiTest, CrossTenantMatrix) {
         bool experiments = path.rfind("/v1/recs/experiments", 0) == 0 ||
                            path.rfind("/v1/recs/exploration", 0) == 0;
         auto denied = srv().Call(method, concrete, experiments ? a_noscope_exp : a_noscope, body);
-        EXPECT_EQ(denied.status, 403) << denied.body;
+        // Any key may read its own quotas and rate limits.
+        bool own_limits = path == "/v1/recs/quotas" || path == "/v1/recs/rate-limits";
+        EXPECT_EQ(denied.status, own_limits ? 200 : 403) << denied.body;
         ++checked;
     }
     EXPECT_GE(checked, 25);
     // Lists of B never show A's resources.
-    for (const char* list :
-         {"/v1/recs/keys", "/v1/recs/models", "/v1/recs/jobs", "/v1/recs/experiments"}) {
+    for (const char* list : {"/v1/recs/keys", "/v1/recs/models", "/v1/recs/jobs",
+                             "/v1/recs/experiments", "/v1/recs/webhooks", "/v1/recs/audit/logs"}) {
         auto l = srv().Json(srv().Call("GET", list, b_admin));
         for (auto& k : l["items"]) {
             EXPECT_NE(k["id"], a_key_id);
             EXPECT_NE(k["id"], model_id);
             EXPECT_NE(k["id"], job_id);
             EXPECT_NE(k["id"], experiment_id);
+            EXPECT_NE(k["id"], webhook_id);
+            if (k.contains("tenant_id")) EXPECT_NE(k["tenant_id"], a);
         }
     }
 }

@@ -11,8 +11,11 @@
 #include "recs/store/model_store.hpp"
 #include "recs/store/pg_pool.hpp"
 #include "recs/store/pool_registry.hpp"
+#include "recs/store/quota_store.hpp"
+#include "recs/store/rate_limiter.hpp"
 #include "recs/store/redis.hpp"
 #include "recs/store/tenant_store.hpp"
+#include "recs/store/webhook_store.hpp"
 
 namespace recs::wiring {
 namespace {
@@ -41,7 +44,7 @@ struct Platform::Impl {
     core::Config config;
     Roles roles;
     // Connections.
-    std::unique_ptr<store::PgPool> pg, pg_control, pg_jobs;
+    std::unique_ptr<store::PgPool> pg, pg_control, pg_jobs, pg_webhooks;
     std::unique_ptr<store::RedisClient> redis, redis_blocking;
     // Shared by the roles.
     std::unique_ptr<store::SettingsRepository> settings;
@@ -58,6 +61,10 @@ struct Platform::Impl {
     std::unique_ptr<store::JobRepository> jobs;
     std::unique_ptr<store::ExperimentRepository> experiments;
     std::unique_ptr<store::CanaryRepository> canaries;
+    std::unique_ptr<store::WebhookRepository> webhooks;
+    std::unique_ptr<store::QuotaRepository> quotas;
+    std::unique_ptr<store::AuditRepository> audit;
+    std::unique_ptr<store::RateLimiter> rate_limiter;
     std::unique_ptr<pool_client::RemotePool> remote;
     // scheduler (control connections and redis).
     std::unique_ptr<store::JobRepository> sched_jobs;
@@ -72,6 +79,7 @@ struct Platform::Impl {
     std::unique_ptr<store::JobQueue> worker_queue;
     std::unique_ptr<store::EventRepository> worker_events;
     std::unique_ptr<store::ModelRepository> worker_models;
+    std::unique_ptr<store::WebhookRepository> worker_webhooks;
 };
 
 Platform::Platform(const core::Config& cfg, Roles roles) : impl_(std::make_unique<Impl>()) {
@@ -97,6 +105,10 @@ Platform::Platform(const core::Config& cfg, Roles roles) : impl_(std::make_uniqu
         i.worker_queue = store::MakeRedisJobQueue(*i.redis_blocking);
         i.worker_events = store::MakePgEventRepository(*i.pg_jobs);
         i.worker_models = store::MakePgModelRepository(*i.pg_jobs);
+        // Webhook delivery on connections of its own: a slow receiver never holds a job's.
+        i.pg_webhooks = std::make_unique<store::PgPool>(
+            cfg.database_url, PgOptions(cfg, cfg.webhook_concurrency, "webhooks"));
+        i.worker_webhooks = store::MakePgWebhookRepository(*i.pg_webhooks);
     } else {
         i.artifacts = store::MakeArtifactStore(cfg.artifact_store, *i.pg, cfg.data_dir);
     }
@@ -120,6 +132,10 @@ Platform::Platform(const core::Config& cfg, Roles roles) : impl_(std::make_uniqu
         i.jobs = store::MakePgJobRepository(*i.pg);
         i.experiments = store::MakePgExperimentRepository(*i.pg);
         i.canaries = store::MakePgCanaryRepository(*i.pg);
+        i.webhooks = store::MakePgWebhookRepository(*i.pg);
+        i.quotas = store::MakePgQuotaRepository(*i.pg);
+        i.audit = store::MakePgAuditRepository(*i.pg);
+        i.rate_limiter = store::MakeRedisRateLimiter(*i.redis);
         if (!roles.worker && !cfg.internal_token.empty())
             i.remote = std::make_unique<pool_client::RemotePool>(
                 *i.registry,
@@ -148,7 +164,11 @@ api::ServerStores Platform::api_stores() {
             .models = i.models.get(),
             .jobs = i.jobs.get(),
             .experiments = i.experiments.get(),
-            .canaries = i.canaries.get()};
+            .canaries = i.canaries.get(),
+            .webhooks = i.webhooks.get(),
+            .quotas = i.quotas.get(),
+            .audit = i.audit.get(),
+            .rate_limiter = i.rate_limiter.get()};
 }
 
 scheduler::SchedulerStores Platform::scheduler_stores() {
@@ -169,7 +189,8 @@ workers::WorkerStores Platform::worker_stores(bool serve) {
             .events = i.worker_events.get(),
             .models = i.worker_models.get(),
             .artifacts = i.artifacts.get(),
-            .registry = serve ? i.registry.get() : nullptr};
+            .registry = serve ? i.registry.get() : nullptr,
+            .webhooks = i.worker_webhooks.get()};
 }
 
 }  // namespace recs::wiring

@@ -22,6 +22,7 @@
 #include "recs/workers/pool_server.hpp"
 #include "recs/workers/simulation.hpp"
 #include "recs/workers/training.hpp"
+#include "recs/workers/webhook_dispatcher.hpp"
 
 namespace recs::workers {
 namespace {
@@ -118,6 +119,7 @@ Worker::Worker(WorkerStores s, std::string pool_name, const core::Config& config
                                       .on_loaded = [this] { Announce(false); }});
         member_id_ = owner_;
     }
+    if (s.webhooks) webhooks_ = std::make_unique<WebhookDispatcher>(*s.webhooks, config, owner_);
 }
 
 Worker::~Worker() { Stop(); }
@@ -159,6 +161,7 @@ void Worker::Start() {
     for (int i = 0; i < config_.worker_concurrency; ++i)
         threads_.emplace_back([this, i] { Loop(i); });
     housekeeping_ = std::thread([this] { Housekeeping(); });
+    if (webhooks_) webhooks_->Start();
     core::Log(
         core::LogLevel::kInfo, "worker started",
         {{"pool", pool_name_}, {"owner", owner_}, {"concurrency", config_.worker_concurrency}});
@@ -170,6 +173,7 @@ void Worker::Stop() {
         server_->Stop();
     }
     stop_ = true;
+    if (webhooks_) webhooks_->Stop();
     for (auto& t : threads_)
         if (t.joinable()) t.join();
     threads_.clear();

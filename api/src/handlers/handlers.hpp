@@ -15,5 +15,6 @@ void RegisterModelRoutes(Router& router, Services& services);
 void RegisterJobRoutes(Router& router, Services& services);
 void RegisterPredictRoutes(Router& router, Services& services);
 void RegisterExperimentRoutes(Router& router, Services& services);
+void RegisterPlatformRoutes(Router& router, Services& services);
 
 }  // namespace recs::api

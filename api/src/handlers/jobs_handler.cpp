@@ -4,6 +4,7 @@
 #include "recs/core/error.hpp"
 #include "recs/core/job.hpp"
 #include "services/job_service.hpp"
+#include "services/quota_service.hpp"
 
 namespace recs::api {
 namespace {
@@ -12,6 +13,7 @@ using nlohmann::json;
 
 Response Train(Services& s, Request& req) {
     auto r = DecodeTrainJob(req.json, req.Header("idempotency-key"));
+    if (s.quota_service) s.quota_service->CheckNewJob(req.Tenant());
     auto job = s.job_service->SubmitTrain(req.Tenant(), r,
                                           req.principal.HasScope(core::Scope::kModelsWrite));
     return Response::Json(202, json{{"job_id", job.id}, {"status", job.status}}.dump());
@@ -19,6 +21,7 @@ Response Train(Services& s, Request& req) {
 
 Response Simulate(Services& s, Request& req) {
     auto r = DecodeSimulate(req.json, req.Header("idempotency-key"));
+    if (s.quota_service) s.quota_service->CheckNewJob(req.Tenant());
     auto job = s.job_service->SubmitSimulate(req.Tenant(), r);
     return Response::Json(202, json{{"job_id", job.id}, {"status", job.status}}.dump());
 }

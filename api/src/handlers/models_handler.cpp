@@ -6,6 +6,7 @@
 #include "recs/core/json_fields.hpp"
 #include "recs/core/pool_protocol.hpp"
 #include "services/model_service.hpp"
+#include "services/quota_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -47,6 +48,7 @@ core::ModelDef RequireModel(Services& s, Request& req) {
 
 Response Create(Services& s, Request& req) {
     auto r = DecodeCreateModel(req.json);
+    if (s.quota_service) s.quota_service->CheckNewModel(req.Tenant());
     return Response::Json(201,
                           ModelJson(s.model_service->Create(req.Actor(), req.Tenant(), r)).dump());
 }

@@ -11,6 +11,7 @@
 #include "recs/core/text.hpp"
 #include "services/experiment_service.hpp"
 #include "services/predict_service.hpp"
+#include "services/quota_service.hpp"
 #include "serving_resolver.hpp"
 
 namespace recs::api {
@@ -161,6 +162,11 @@ Response Batch(Services& s, Request& req) {
                                      " items in all; at most " + std::to_string(kMaxBatchItems) +
                                      " (the sum of the requests' limits)",
                                  "requests");
+    // Each request of the batch is a prediction of the monthly quota (the route admitted one).
+    if (s.quota_service && it->size() > 1) {
+        s.quota_service->AdmitPredictions(req.Tenant(), static_cast<int64_t>(it->size()) - 1);
+        s.quota_service->Count(req.Tenant(), "predictions", static_cast<int64_t>(it->size()) - 1);
+    }
     json results = json::array();
     for (size_t i = 0; i < it->size(); ++i) {
         std::string rid = req.request_id + "-" + std::to_string(i);

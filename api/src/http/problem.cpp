@@ -117,6 +117,15 @@ Response ProblemResponse(const core::Error& e, const std::string& instance) {
     std::string detail =
         status == 500 ? "an internal error occurred; quote the request id" : e.detail();
     auto r = Build(status, std::string(core::ErrorCodeSlug(e.code())), detail, instance, e.field());
+    if (!e.extensions().empty() && status != 500) {
+        auto body = nlohmann::json::parse(r.body);
+        auto ext = nlohmann::json::parse(e.extensions(), nullptr, false);
+        if (ext.is_object())
+            for (auto& [k, v] : ext.items())
+                if (!body.contains(k)) body[k] = v;
+        r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    for (const auto& h : e.headers()) r.headers.push_back(h);
     // A 503 or 429 always says when to come back.
     if (e.retry_after())
         r.headers.emplace_back("Retry-After", std::to_string(*e.retry_after()));

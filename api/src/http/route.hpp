@@ -49,8 +49,9 @@ struct Request {
     /// The tenant acted on; present on every tenant-scoped route (checked by the adapter).
     const core::TenantId& Tenant() const { return *principal.tenant; }
     core::Actor Actor() const {
-        return principal.platform_admin ? core::Actor{"platform_admin", "admin"}
-                                        : core::Actor{"api_key", principal.key_id};
+        return principal.platform_admin
+                   ? core::Actor{"platform_admin", "admin", "", request_id}
+                   : core::Actor{"api_key", principal.key_id, principal.key_prefix, request_id};
     }
 };
 

@@ -227,8 +227,8 @@ core::Canary ModelService::Canary(const core::TenantId& tenant, const std::strin
 void ModelService::CanaryTripped(const core::Canary& c, const std::string& reason) {
     const core::TenantId tenant{c.tenant_id};
     if (!canaries_) return;
-    auto ended =
-        canaries_->End(core::Actor{"system", "canary_guard"}, tenant, c.id, "rolled_back", reason);
+    auto ended = canaries_->End(core::Actor{"system", "canary_guard", "", ""}, tenant, c.id,
+                                "rolled_back", reason);
     invalidate_(tenant);
     if (ended)
         core::Log(core::LogLevel::kWarn, "canary rolled back by its guard",

@@ -139,8 +139,10 @@ public:
                                    int64_t lease_ms) override {
         if (!core::IsUuid(id)) return std::nullopt;
         std::optional<core::Job> out;
-        WithConnection(pool_, "jobs.lease", [&](pqxx::connection& c) {
-            pqxx::nontransaction tx(c);
+        WithTransaction(pool_, "jobs.lease", [&](pqxx::work& tx) {
+            // A tenant with a concurrent_jobs quota: its leases one at a time (a transaction
+            // lock), so that two workers never both see a free slot.
+            tx.exec_params(std::string(q::kLockJobCap), id);
             auto r = tx.exec_params(SqlCat({q::kLease, q::kJobColumns}), id, owner,
                                     static_cast<double>(lease_ms));
             if (!r.empty()) out = RowToJob(r[0]);

@@ -251,6 +251,10 @@ public:
                                                tenant.value, v.model_id, next, v.metrics.dump(),
                                                v.artifact_path, v.artifact_bytes,
                                                OrNull(v.training_job_id), v.artifact_sha256));
+            // The tenant's model_versions_kept quota: the oldest versions beyond it go (their
+            // artifacts are collected later), never one that is or was deployed, a canary's,
+            // or one an experiment names.
+            tx.exec_params(std::string(q::kPruneVersions), tenant.value, v.model_id, out->id);
         });
         return *out;
     }

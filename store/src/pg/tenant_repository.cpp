@@ -249,6 +249,23 @@ private:
     PgPool& pool_;
 };
 
+AuditEntry RowToAudit(const pqxx::row& r) {
+    AuditEntry e;
+    e.tenant_id = OptText(r[0]);
+    e.actor_kind = r[1].as<std::string>();
+    e.actor_id = r[2].as<std::string>();
+    e.action = r[3].as<std::string>();
+    e.resource = r[4].as<std::string>();
+    e.resource_id = r[5].as<std::string>();
+    e.before_json = r[6].as<std::string>();
+    e.after_json = r[7].as<std::string>();
+    e.seq = r[8].as<int64_t>();
+    e.actor_prefix = OptText(r[9]);
+    e.request_id = OptText(r[10]);
+    e.created_at = r[11].as<std::string>();
+    return e;
+}
+
 class PgAuditRepository final : public AuditRepository {
 public:
     explicit PgAuditRepository(PgPool& pool) : pool_(pool) {}
@@ -257,12 +274,28 @@ public:
         std::vector<AuditEntry> out;
         WithConnection(pool_, "audit.list", [&](pqxx::connection& c) {
             pqxx::nontransaction tx(c);
-            for (const auto& r : tx.exec_params(std::string(q::kSelectAudit), resource_id)) {
-                out.push_back(AuditEntry{OptText(r[0]), r[1].as<std::string>(),
-                                         r[2].as<std::string>(), r[3].as<std::string>(),
-                                         r[4].as<std::string>(), r[5].as<std::string>(),
-                                         r[6].as<std::string>(), r[7].as<std::string>()});
-            }
+            for (const auto& r :
+                 tx.exec_params(SqlCat({q::kAuditColumns, q::kSelectAudit}), resource_id))
+                out.push_back(RowToAudit(r));
+        });
+        return out;
+    }
+
+    Page<AuditEntry> List(const AuditFilter& f, const PageRequest& page) override {
+        Page<AuditEntry> out;
+        int64_t before = page.cursor ? DecodeCursor(*page.cursor) : 0;
+        std::optional<std::string> tenant;
+        if (f.tenant) tenant = f.tenant->value;
+        WithConnection(pool_, "audit.page", [&](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            auto r = tx.exec_params(SqlCat({q::kAuditColumns, q::kAuditPage}), OrNull(tenant),
+                                    OrNull(f.actor), OrNull(f.action), OrNull(f.resource),
+                                    OrNull(f.resource_id), OrNull(f.from), OrNull(f.to), before,
+                                    page.limit + 1);
+            for (size_t i = 0; i < r.size() && static_cast<int>(i) < page.limit; ++i)
+                out.items.push_back(RowToAudit(r[i]));
+            if (static_cast<int>(r.size()) > page.limit)
+                out.next_cursor = EncodeCursor(out.items.back().seq);
         });
         return out;
     }
@@ -285,7 +318,7 @@ void WriteAudit(pqxx::work& tx,
     if (!before.is_null()) b = before.dump();
     if (!after.is_null()) a = after.dump();
     tx.exec_params(std::string(q::kInsertAudit), OrNull(tenant_id), actor.kind, actor.id, action,
-                   resource, resource_id, OrNull(b), OrNull(a));
+                   resource, resource_id, OrNull(b), OrNull(a), actor.prefix, actor.request_id);
 }
 
 std::unique_ptr<TenantRepository> MakePgTenantRepository(PgPool& pool) {

@@ -26,3 +26,16 @@ inline std::string PoolMember(const std::string& pool, const std::string& id) {
 }
 
 }  // namespace recs::store::redis_keys
+
+namespace recs::store::redis_keys {
+
+/// Rate limits (GCRA): each holds the theoretical arrival time of the next request, in
+/// microseconds of Redis's clock. Both of a tenant's keys hash to its slot.
+inline std::string RateLimitKey(const std::string& tenant_id, const std::string& key_id) {
+    return "recs:t:{" + tenant_id + "}:rl:key:" + key_id;
+}
+inline std::string RateLimitTenant(const std::string& tenant_id) {
+    return "recs:t:{" + tenant_id + "}:rl:tenant";
+}
+
+}  // namespace recs::store::redis_keys

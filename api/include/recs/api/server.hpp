@@ -20,6 +20,10 @@ class ModelRepository;
 class JobRepository;
 class ExperimentRepository;
 class CanaryRepository;
+class WebhookRepository;
+class QuotaRepository;
+class AuditRepository;
+class RateLimiter;
 }  // namespace recs::store
 namespace recs::core {
 class PredictionPool;
@@ -39,6 +43,11 @@ struct ServerStores {
     store::JobRepository* jobs = nullptr;
     store::ExperimentRepository* experiments = nullptr;
     store::CanaryRepository* canaries = nullptr;
+    store::WebhookRepository* webhooks = nullptr;
+    store::QuotaRepository* quotas = nullptr;
+    store::AuditRepository* audit = nullptr;
+    /// Rate limits shared by every api process (Redis); null: no rate limits.
+    store::RateLimiter* rate_limiter = nullptr;
 };
 
 /// What the server needs from the rest of the process (handed over by cmd/).

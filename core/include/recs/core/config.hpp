@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace recs::core {
 
@@ -49,6 +50,14 @@ struct Config {
     int serve_threads = 4;               ///< RECS_SERVE_THREADS: threads serving the pool
     std::string serve_address = "127.0.0.1";  ///< RECS_SERVE_ADDRESS: the host the api dials
     int pool_request_timeout_ms = 5000;       ///< RECS_POOL_TIMEOUT_MS: api -> member calls
+    // Webhook delivery (workers).
+    /// RECS_WEBHOOK_SCHEDULE_S: seconds before each retry (a comma list); default 5 s .. 10 h.
+    std::vector<int64_t> webhook_schedule_s = {5, 300, 1800, 7200, 18000, 36000, 36000};
+    bool webhook_allow_private = false;  ///< RECS_WEBHOOK_ALLOW_PRIVATE=1: private targets too
+    int webhook_timeout_ms = 10000;      ///< RECS_WEBHOOK_TIMEOUT_MS: one attempt
+    int64_t webhook_lease_ms = 60000;    ///< RECS_WEBHOOK_LEASE_MS: a delivery's lease
+    int64_t webhook_disable_after_s = 5 * 86400;  ///< RECS_WEBHOOK_DISABLE_AFTER_S
+    int webhook_concurrency = 4;  ///< RECS_WEBHOOK_CONCURRENCY: deliveries a worker sends at once
 };
 
 /// The shortest platform admin key accepted (RECS_ADMIN_KEY).

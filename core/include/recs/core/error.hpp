@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace recs::core {
 
@@ -44,12 +46,26 @@ public:
         retry_after_ = seconds;
         return *this;
     }
+    /// Extension members of the problem: a JSON object's text, merged into the body.
+    const std::string& extensions() const { return extensions_; }
+    Error& WithExtensions(std::string json_object) {
+        extensions_ = std::move(json_object);
+        return *this;
+    }
+    /// Headers the response carries (rate-limit headers of a 429).
+    const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+    Error& WithHeader(std::string name, std::string value) {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
 
 private:
     ErrorCode code_;
     std::string detail_;
     std::optional<std::string> field_;
     std::optional<int> retry_after_;
+    std::string extensions_;
+    std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 /// Shorthands for the common errors.

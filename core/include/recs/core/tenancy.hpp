@@ -91,8 +91,10 @@ GeneratedKey GenerateApiKey();
 
 /// Who did something, for the audit log.
 struct Actor {
-    std::string kind;  ///< "platform_admin" | "api_key"
+    std::string kind;  ///< "platform_admin" | "api_key" | "scheduler" | "system"
     std::string id;
+    std::string prefix;      ///< the API key's prefix (empty for others)
+    std::string request_id;  ///< the request that made the change (empty for duties)
 };
 
 }  // namespace recs::core

@@ -71,17 +71,30 @@ public:
     virtual std::string PutIfAbsent(const std::string& key, const std::string& value) = 0;
 };
 
-/// One audit row, as read back (for tests and a future audit API).
+/// One audit row, as read back.
 struct AuditEntry {
     std::optional<std::string> tenant_id;
     std::string actor_kind, actor_id, action, resource, resource_id;
-    std::string before_json, after_json;
+    std::string before_json, after_json;  ///< empty when none
+    int64_t seq = 0;
+    std::optional<std::string> actor_prefix, request_id;
+    std::string created_at;
+};
+
+/// Filters of the audit log; each unset one matches everything. `tenant` unset: every tenant
+/// (the platform admin's view).
+struct AuditFilter {
+    std::optional<core::TenantId> tenant;
+    std::optional<std::string> actor, action, resource, resource_id;
+    std::optional<std::string> from, to;  ///< RFC 3339 times, from inclusive, to exclusive
 };
 
 class AuditRepository {
 public:
     virtual ~AuditRepository() = default;
     virtual std::vector<AuditEntry> ListForResource(const std::string& resource_id) = 0;
+    /// Newest first, paged by an opaque cursor.
+    virtual Page<AuditEntry> List(const AuditFilter& filter, const PageRequest& page) = 0;
 };
 
 std::unique_ptr<TenantRepository> MakePgTenantRepository(PgPool& pool);

@@ -24,18 +24,28 @@ inline constexpr std::string_view kJobPage =
     "j.status = $3) AND ($4::text IS NULL OR j.kind = $4) ORDER BY j.seq LIMIT $5";
 // Queue operations: jobs of every tenant, by id (ids are random UUIDs). Jobs of a suspended
 // tenant stay queued until it is active again.
+// The tenant's concurrent_jobs quota: a job runs only while fewer of its tenant's run.
+#define RECS_UNDER_JOB_CAP                                                                    \
+    "(SELECT count(*) FROM jobs r WHERE r.tenant_id = j.tenant_id AND r.status = 'running') " \
+    "< COALESCE((SELECT q.concurrent_jobs FROM tenant_quotas q WHERE q.tenant_id = "          \
+    "j.tenant_id), 9223372036854775807)"
 inline constexpr std::string_view kTakeDue =
     "UPDATE jobs SET pushed_at = now() WHERE id IN (SELECT j.id FROM jobs j JOIN tenants t ON "
     "t.id = j.tenant_id WHERE j.status = 'queued' AND t.status = 'active' AND "
     "j.run_after <= now() AND (j.pushed_at IS NULL OR j.pushed_at < now() - "
-    "make_interval(secs => $1::double precision / 1000)) ORDER BY j.run_after LIMIT $2 "
+    "make_interval(secs => $1::double precision / 1000)) AND " RECS_UNDER_JOB_CAP
+    " ORDER BY j.run_after LIMIT $2 "
     "FOR UPDATE OF j SKIP LOCKED) RETURNING id::text";
+inline constexpr std::string_view kLockJobCap =
+    "SELECT pg_advisory_xact_lock(hashtextextended('recs-job-cap:' || j.tenant_id::text, 0)) "
+    "FROM jobs j JOIN tenant_quotas q ON q.tenant_id = j.tenant_id WHERE j.id = $1::uuid AND "
+    "q.concurrent_jobs IS NOT NULL";
 inline constexpr std::string_view kLease =
     "UPDATE jobs AS j SET status = 'running', attempts = attempts + 1, lease_owner = $2, "
     "lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), "
     "started_at = COALESCE(started_at, now()) WHERE j.id = $1::uuid AND j.status = 'queued' AND "
     "NOT j.cancel_requested AND j.run_after <= now() AND EXISTS (SELECT 1 FROM tenants t WHERE "
-    "t.id = j.tenant_id AND t.status = 'active') RETURNING ";
+    "t.id = j.tenant_id AND t.status = 'active') AND " RECS_UNDER_JOB_CAP " RETURNING ";
 inline constexpr std::string_view kHeartbeat =
     "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::double precision / "
     "1000), progress = GREATEST(progress, $4) WHERE id = $1::uuid AND status = 'running' AND "
@@ -93,5 +103,6 @@ inline constexpr std::string_view kCancel =
     "('queued', 'running') RETURNING ";
 
 #undef RECS_TS
+#undef RECS_UNDER_JOB_CAP
 
 }  // namespace recs::store::pg

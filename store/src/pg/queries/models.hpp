@@ -83,4 +83,16 @@ inline constexpr std::string_view kMarkDeployed =
 
 #undef RECS_TS
 
+inline constexpr std::string_view kPruneVersions =
+    "DELETE FROM model_versions WHERE tenant_id = $1::uuid AND id IN (SELECT x.id FROM "
+    "model_versions x WHERE x.tenant_id = $1::uuid AND x.model_id = $2::uuid AND x.status <> "
+    "'deployed' AND NOT EXISTS (SELECT 1 FROM model_deployments d WHERE d.version_id = x.id) "
+    "AND NOT EXISTS (SELECT 1 FROM model_canaries c WHERE c.version_id = x.id AND c.status = "
+    "'active') AND NOT EXISTS (SELECT 1 FROM experiments e WHERE e.tenant_id = $1::uuid AND "
+    "e.status <> 'stopped' AND strpos(e.spec::text, x.id::text) > 0) AND x.id <> $3::uuid "
+    "ORDER BY x.version LIMIT GREATEST(0, (SELECT count(*) FROM model_versions m WHERE "
+    "m.tenant_id = $1::uuid AND m.model_id = $2::uuid) - COALESCE((SELECT GREATEST(1, "
+    "model_versions_kept) FROM tenant_quotas WHERE tenant_id = $1::uuid AND "
+    "model_versions_kept IS NOT NULL), 9223372036854775807)))";
+
 }  // namespace recs::store::pg

@@ -22,11 +22,20 @@ inline constexpr std::string_view kDeleteTenant =
 
 inline constexpr std::string_view kInsertAudit =
     "INSERT INTO audit_log (tenant_id, actor_kind, actor_id, action, resource, resource_id, "
-    "before, after) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb)";
-inline constexpr std::string_view kSelectAudit =
+    "before, after, actor_prefix, request_id) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::jsonb, "
+    "$8::jsonb, NULLIF($9, ''), NULLIF($10, ''))";
+inline constexpr std::string_view kAuditColumns =
     "SELECT tenant_id::text, actor_kind, actor_id, action, resource, resource_id, "
-    "COALESCE(before::text, ''), COALESCE(after::text, '') FROM audit_log "
-    "WHERE resource_id = $1 ORDER BY id";
+    "COALESCE(before::text, ''), COALESCE(after::text, ''), id, actor_prefix, request_id, "
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM audit_log ";
+inline constexpr std::string_view kSelectAudit = "WHERE resource_id = $1 ORDER BY id";
+// Newest first: the cursor is the last id seen ($8 = 0 on the first page).
+inline constexpr std::string_view kAuditPage =
+    "WHERE ($1::uuid IS NULL OR tenant_id = $1::uuid) AND ($2::text IS NULL OR actor_id = $2) "
+    "AND ($3::text IS NULL OR action = $3) AND ($4::text IS NULL OR resource = $4) AND "
+    "($5::text IS NULL OR resource_id = $5) AND ($6::timestamptz IS NULL OR created_at >= "
+    "$6::timestamptz) AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz) AND "
+    "($8::bigint = 0 OR id < $8::bigint) ORDER BY id DESC LIMIT $9";
 
 inline constexpr std::string_view kKeyColumns =
     "k.seq, k.id::text, k.tenant_id::text, k.name, k.prefix, array_to_string(k.scopes, ','), "

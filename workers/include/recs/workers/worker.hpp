@@ -19,12 +19,14 @@ class JobQueue;
 class EventRepository;
 class ModelRepository;
 class PoolRegistry;
+class WebhookRepository;
 }  // namespace recs::store
 
 namespace recs::workers {
 
 class InProcessPool;
 class PoolServer;
+class WebhookDispatcher;
 
 /// The stores a worker uses, built by the composition root (cmd/ and wiring/), not owned.
 /// Each kind of traffic is on connections of its own so that none starves another: `jobs` on
@@ -39,6 +41,8 @@ struct WorkerStores {
     store::ArtifactStore* artifacts = nullptr;
     /// Where members announce themselves; null: the worker does not serve predictions.
     store::PoolRegistry* registry = nullptr;
+    /// The webhook outbox; null: this worker sends no webhooks.
+    store::WebhookRepository* webhooks = nullptr;
 };
 
 /// A member of a named worker pool: leases jobs from the queue and runs them (with a heart-
@@ -81,6 +85,7 @@ private:
     std::vector<std::thread> threads_;
     std::thread housekeeping_;
     std::unique_ptr<PoolServer> server_;
+    std::unique_ptr<WebhookDispatcher> webhooks_;
     store::PoolRegistry* registry_ = nullptr;
     int serve_port_ = 0;
     std::string member_id_;
