@@ -131,8 +131,10 @@ BEGIN
         PERFORM recs_emit_webhook(NEW.tenant_id, 'model.deployed',
             jsonb_build_object('model_id', NEW.model_id, 'version_id', NEW.version_id,
                                'version', v.version, 'pool', NEW.pool));
-    ELSIF pg_trigger_depth() = 1 THEN
-        -- A rollback deletes the newest row; a deleted model's rows go by cascade (deeper).
+    ELSIF EXISTS (SELECT 1 FROM models WHERE id = OLD.model_id)
+          AND EXISTS (SELECT 1 FROM model_versions WHERE id = OLD.version_id) THEN
+        -- A rollback deletes the newest row; a deleted model's (or version's) rows go by
+        -- cascade, after their parent: that is no rollback.
         SELECT d.version_id INTO prev FROM model_deployments d
          WHERE d.model_id = OLD.model_id ORDER BY d.id DESC LIMIT 1;
         PERFORM recs_emit_webhook(OLD.tenant_id, 'model.rolled_back',

@@ -628,7 +628,8 @@ Server::Server(ServerDeps deps, core::Config config) : state_(std::make_shared<S
             std::make_unique<WebhookService>(*s.webhooks, s.config.webhook_allow_private);
     s.quota_repo = stores.quotas;
     if (s.quota_repo)
-        s.quota_service = std::make_unique<QuotaService>(*s.quota_repo, stores.rate_limiter);
+        s.quota_service =
+            std::make_unique<QuotaService>(*s.quota_repo, stores.rate_limiter, &s.metrics);
     s.audit = stores.audit;
     s.experiments = stores.experiments;
     if (s.experiments) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -333,6 +334,51 @@ TEST(Outage, RedisKilledAndRestartedUnderEventLoad) {
     EXPECT_EQ(missing, 0u) << "acknowledged events never reached the stream";
     EXPECT_LT(longest_event, 3000) << "the acknowledgement waited on Redis";
     EXPECT_EQ(done["status"], "succeeded") << done.dump();
+}
+
+// With Redis down the rate limiter fails open for predictions and closed for writes, and says
+// so in the logs and in /metrics.
+TEST(Outage, RateLimiterWithoutRedis) {
+    testing::PrivateServices svc;
+    testing::RecsplaneProcess app(svc.pg_dsn(), svc.redis_url());
+    auto t = SetUpTenant(app);
+    auto call = [&](const std::string& m, const std::string& p, const std::string& key,
+                    const std::string& body = "") {
+        return testing::Http(app.port(), m, p, body, {{"Authorization", "Bearer " + key}});
+    };
+    ASSERT_EQ(call("PATCH", "/v1/recs/admin/tenants/" + t.id + "/quotas", app.admin_key(),
+                   R"({"requests_per_second_per_tenant":1000})")
+                  .status,
+              200);
+    auto ok = call("POST", "/v1/recs/predict", t.key, R"({"user_id":"u1","limit":3})");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_FALSE(ok.Header("ratelimit").empty());
+    svc.KillRedis();
+    auto open = call("POST", "/v1/recs/predict", t.key, R"({"user_id":"u1","limit":3})");
+    EXPECT_EQ(open.status, 200) << "predictions fail open: " << open.body;
+    EXPECT_TRUE(open.Header("ratelimit").empty());
+    auto closed =
+        call("POST", "/v1/recs/models", t.key, R"({"name":"x","algorithm":"popularity"})");
+    EXPECT_EQ(closed.status, 503) << "writes fail closed: " << closed.body;
+    EXPECT_NE(closed.body.find("rate limiter"), std::string::npos) << closed.body;
+    EXPECT_FALSE(closed.Header("retry-after").empty());
+    auto metrics = testing::Http(app.port(), "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("recs_rate_limit_decisions_total{outcome=\"failed_open\"}"),
+              std::string::npos);
+    EXPECT_NE(metrics.find("recs_rate_limit_decisions_total{outcome=\"failed_closed\"}"),
+              std::string::npos);
+    svc.StartRedis();
+    int status = 0;
+    for (int i = 0; i < 100 && status != 201; ++i) {
+        status = call("POST", "/v1/recs/models", t.key, R"({"name":"x","algorithm":"popularity"})")
+                     .status;
+        if (status != 201) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(status, 201) << "writes come back with Redis";
+    std::ifstream log(app.log());
+    std::string line, all;
+    while (std::getline(log, line)) all += line + "\n";
+    EXPECT_NE(all.find("rate limiter unavailable"), std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/test_env.hpp"
+#include "support/training_helpers.hpp"
 
 namespace recs {
 namespace {
@@ -275,6 +277,74 @@ TEST_F(TenantPlatformTest, DeliveriesAreSignedPerStandardWebhooks) {
     EXPECT_FALSE(got[4]["verified"]) << "a stranger's secret does not verify";
 }
 
+// Each change that is an event reaches the endpoint once, written by the database in the
+// change's own transaction: a refused change sends nothing, a deleted model no rollback.
+TEST_F(TenantPlatformTest, EveryChangeIsAnEventOnce) {
+    Receiver rx;
+    std::string secret;
+    CreateWebhook(
+        rx.url(),
+        {"job.succeeded", "job.failed", "job.dead", "model.version.created", "model.deployed",
+         "model.rolled_back", "experiment.started", "experiment.completed"},
+        &secret);
+    rx.Control({{"secrets", {secret}}});
+    ASSERT_EQ(Call("POST", "/v1/recs/events/bulk", testing::ClusterEvents(10).dump()).status, 200);
+    auto [model_id, v1] = testing::TrainAndDeploy(srv(), key_, "m", "popularity");
+    ASSERT_FALSE(v1.empty());
+    auto job = J(Call("POST", "/v1/recs/jobs/train", json{{"model_id", model_id}}.dump()));
+    auto done = testing::WaitJob(srv(), key_, job["job_id"]);
+    std::string v2 = done["result"]["version_id"];
+    ASSERT_EQ(
+        Call("POST", "/v1/recs/models/" + model_id + "/versions/" + v2 + "/deploy", "{}").status,
+        200);
+    ASSERT_EQ(
+        Call("POST", "/v1/recs/models/" + model_id + "/versions/" + v2 + "/rollback", "{}").status,
+        200);
+    auto exp = J(Call("POST", "/v1/recs/experiments",
+                      R"({"name":"x","surface":"home","variants":[{"id":"a","model":"m"},)"
+                      R"({"id":"b","model":"m"}]})"));
+    std::string e = exp["id"];
+    auto clash = J(Call("POST", "/v1/recs/experiments",
+                        R"({"name":"y","surface":"home","variants":[{"id":"a","model":"m"},)"
+                        R"({"id":"b","model":"m"}]})"));
+    ASSERT_EQ(Call("POST", "/v1/recs/experiments/" + e + "/start").status, 200);
+    // A start refused (another experiment runs on the surface) raises nothing.
+    EXPECT_EQ(
+        Call("POST", "/v1/recs/experiments/" + clash["id"].get<std::string>() + "/start").status,
+        409);
+    ASSERT_EQ(Call("POST", "/v1/recs/experiments/" + e + "/stop").status, 200);
+    // A deployed model deleted: its deployment rows go by cascade, which is no rollback.
+    auto [other_id, ov] = testing::TrainAndDeploy(srv(), key_, "other", "popularity");
+    ASSERT_FALSE(ov.empty());
+    ASSERT_EQ(Call("DELETE", "/v1/recs/models/" + other_id).status, 204);
+    // 3 trainings: 3 x (job.succeeded, model.version.created, model.deployed); one rollback,
+    // one start, one stop.
+    auto got = rx.WaitFor(12, std::chrono::seconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // nothing more comes
+    got = rx.Received();
+    std::map<std::string, int> types;
+    std::set<std::string> ids;
+    for (auto& g : got) {
+        EXPECT_TRUE(g["verified"]);
+        ids.insert(g["id"]);
+        auto b = json::parse(g["body"].get<std::string>());
+        ++types[b["type"]];
+        if (b["type"] == "model.rolled_back") {
+            EXPECT_EQ(b["data"]["from_version_id"], v2);
+            EXPECT_EQ(b["data"]["to_version_id"], v1);
+        }
+        if (b["type"] == "experiment.completed") EXPECT_EQ(b["data"]["experiment_id"], e);
+    }
+    EXPECT_EQ(ids.size(), got.size()) << "one id per event";
+    EXPECT_EQ(types["job.succeeded"], 3);
+    EXPECT_EQ(types["model.version.created"], 3);
+    EXPECT_EQ(types["model.deployed"], 3);
+    EXPECT_EQ(types["model.rolled_back"], 1);
+    EXPECT_EQ(types["experiment.started"], 1);
+    EXPECT_EQ(types["experiment.completed"], 1);
+    EXPECT_EQ(got.size(), 12u) << got.dump();
+}
+
 // Retries follow the schedule (1, 2, 3 s here, with +-10 % jitter), with the same webhook-id
 // on every attempt; after the last the delivery is dead, and a manual retry sends it again.
 TEST_F(TenantPlatformTest, RetriesFollowTheScheduleThenDie) {
@@ -501,6 +571,29 @@ TEST_F(TenantPlatformTest, QuotasAreAdministeredAndShown) {
     EXPECT_EQ(audit["items"][0]["actor"]["kind"], "platform_admin");
     EXPECT_EQ(audit["items"][0]["before"]["models"], 1);
     EXPECT_TRUE(audit["items"][0]["after"]["models"].is_null());
+}
+
+// model_versions_kept: a new version prunes the oldest one nothing uses (a deployed one stays).
+TEST_F(TenantPlatformTest, VersionsKeptPrunesTheOldestUnused) {
+    ASSERT_EQ(Call("POST", "/v1/recs/events/bulk", testing::ClusterEvents(10).dump()).status, 200);
+    SetQuotas({{"model_versions_kept", 1}});
+    auto [model_id, v1] = testing::TrainAndDeploy(srv(), key_, "m", "popularity");
+    ASSERT_FALSE(v1.empty());
+    std::vector<std::string> trained;
+    for (int i = 0; i < 2; ++i) {
+        auto job = J(Call("POST", "/v1/recs/jobs/train", json{{"model_id", model_id}}.dump()));
+        auto done = testing::WaitJob(srv(), key_, job["job_id"]);
+        ASSERT_EQ(done["status"], "succeeded") << done.dump();
+        trained.push_back(done["result"]["version_id"]);
+    }
+    auto versions = J(Call("GET", "/v1/recs/models/" + model_id + "/versions"));
+    std::set<std::string> ids;
+    for (auto& v : versions["items"]) ids.insert(v["id"]);
+    EXPECT_EQ(ids, (std::set<std::string>{v1, trained[1]})) << versions.dump();
+    auto audit = J(Call("GET", "/v1/recs/audit/logs?action=prune"));
+    ASSERT_EQ(audit["items"].size(), 1u) << audit.dump();
+    EXPECT_EQ(audit["items"][0]["resource_id"], trained[0]);
+    EXPECT_EQ(audit["items"][0]["actor"]["id"], "training");
 }
 
 // A monthly event quota reached in the middle of a bulk request: exactly up to the quota is

@@ -50,6 +50,11 @@ void Metrics::Observe(const std::string& method,
         if (seconds <= kBuckets[i]) ++h.buckets[i];
 }
 
+void Metrics::RateLimitDecision(const std::string& outcome) {
+    std::lock_guard lock(mu_);
+    ++rate_limit_[outcome];
+}
+
 std::string Metrics::Render() const {
     std::ostringstream os;
     std::lock_guard lock(mu_);
@@ -71,6 +76,11 @@ std::string Metrics::Render() const {
         os << "recs_http_request_duration_seconds_sum{" << labels << "} " << h.sum << "\n";
         os << "recs_http_request_duration_seconds_count{" << labels << "} " << h.count << "\n";
     }
+    os << "# HELP recs_rate_limit_decisions_total Rate-limit checks by outcome (failed_open and "
+          "failed_closed: Redis did not answer).\n"
+       << "# TYPE recs_rate_limit_decisions_total counter\n";
+    for (const auto& [k, v] : rate_limit_)
+        os << "recs_rate_limit_decisions_total{outcome=\"" << k << "\"} " << v << "\n";
     ProcessMemory(os);
     return os.str();
 }

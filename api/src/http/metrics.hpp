@@ -12,6 +12,8 @@ namespace recs::api {
 class Metrics {
 public:
     void Observe(const std::string& method, const std::string& route, int status, double seconds);
+    /// Counts one decision of the rate limiter: admitted, limited, failed_open, failed_closed.
+    void RateLimitDecision(const std::string& outcome);
     /// Prometheus exposition format 0.0.4, including process memory.
     std::string Render() const;
 
@@ -26,6 +28,7 @@ private:
     mutable std::mutex mu_;
     std::map<std::tuple<std::string, std::string, int>, uint64_t> counts_;
     std::map<std::pair<std::string, std::string>, Histogram> latency_;
+    std::map<std::string, uint64_t> rate_limit_;
 };
 
 }  // namespace recs::api

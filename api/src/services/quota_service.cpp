@@ -39,8 +39,13 @@ std::string StateHeader(const std::vector<store::RateLimitState>& states) {
 
 }  // namespace
 
-QuotaService::QuotaService(store::QuotaRepository& repo, store::RateLimiter* limiter)
-    : repo_(repo), limiter_(limiter), cache_(std::chrono::milliseconds(2000), 100000) {}
+QuotaService::QuotaService(store::QuotaRepository& repo,
+                           store::RateLimiter* limiter,
+                           Metrics* metrics)
+    : repo_(repo),
+      limiter_(limiter),
+      metrics_(metrics),
+      cache_(std::chrono::milliseconds(2000), 100000) {}
 
 QuotaService::~QuotaService() { Stop(); }
 
@@ -153,6 +158,7 @@ std::vector<std::pair<std::string, std::string>> QuotaService::Limit(const core:
                       {{"error", e.detail()},
                        {"policy", "fail open for predictions and reads, closed for writes"}});
         Count(*p.tenant, open ? "limiter.failed_open" : "limiter.failed_closed");
+        if (metrics_) metrics_->RateLimitDecision(open ? "failed_open" : "failed_closed");
         if (open) return {};
         throw core::Error(core::ErrorCode::kUnavailable,
                           "the rate limiter cannot reach Redis: writes are refused until it is "
@@ -161,6 +167,7 @@ std::vector<std::pair<std::string, std::string>> QuotaService::Limit(const core:
     }
     std::vector<std::pair<std::string, std::string>> h = {
         {"RateLimit-Policy", PolicyHeader(d.states)}, {"RateLimit", StateHeader(d.states)}};
+    if (metrics_) metrics_->RateLimitDecision(d.allowed ? "admitted" : "limited");
     if (!d.allowed) {
         Count(*p.tenant, "requests.limited");
         int secs = static_cast<int>(std::max<int64_t>(1, (d.retry_after_ms + 999) / 1000));

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "http/metrics.hpp"
 #include "recs/core/quotas.hpp"
 #include "recs/core/tenancy.hpp"
 #include "recs/core/ttl_cache.hpp"
@@ -28,7 +29,7 @@ enum class RouteClass { kPredict, kEvents, kJobs, kControl };
 /// summed in memory and added to PostgreSQL every second (and at Stop).
 class QuotaService {
 public:
-    QuotaService(store::QuotaRepository& repo, store::RateLimiter* limiter);
+    QuotaService(store::QuotaRepository& repo, store::RateLimiter* limiter, Metrics* metrics);
     ~QuotaService();
     void Start();
     void Stop();
@@ -85,6 +86,7 @@ private:
 
     store::QuotaRepository& repo_;
     store::RateLimiter* limiter_;
+    Metrics* metrics_;
     core::TtlCache<std::string, core::Quotas> cache_;
     struct Chunk {
         std::string period;

@@ -254,7 +254,20 @@ public:
             // The tenant's model_versions_kept quota: the oldest versions beyond it go (their
             // artifacts are collected later), never one that is or was deployed, a canary's,
             // or one an experiment names.
-            tx.exec_params(std::string(q::kPruneVersions), tenant.value, v.model_id, out->id);
+            auto pruned =
+                tx.exec_params(SqlCat({q::kPruneVersions, " RETURNING id::text, version"}),
+                               tenant.value, v.model_id, out->id);
+            const core::Actor training{"system", "training", "", ""};
+            WriteAudit(tx, tenant.value, training, "create", "model_version", out->id, nullptr,
+                       json{{"model_id", v.model_id},
+                            {"version", out->version},
+                            {"artifact_bytes", v.artifact_bytes},
+                            {"training_job_id",
+                             v.training_job_id ? json(*v.training_job_id) : json(nullptr)}});
+            for (const auto& p : pruned)
+                WriteAudit(tx, tenant.value, training, "prune", "model_version",
+                           p[0].as<std::string>(),
+                           json{{"model_id", v.model_id}, {"version", p[1].as<int>()}}, nullptr);
         });
         return *out;
     }
