@@ -72,7 +72,7 @@ protected:
                         int max_attempts = 3);
     core::Job MustFind(const core::TenantId& tenant, const std::string& job_id);
 
-    core::Actor actor{"platform_admin", "admin"};
+    core::Actor actor{"platform_admin", "admin", "", ""};
 
 private:
     Stores s_;

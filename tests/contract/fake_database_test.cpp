@@ -19,7 +19,7 @@ constexpr int64_t kMinute = 60 * 1000;
 
 struct FakeDatabaseTest : ::testing::Test {
     FakeStores s = MakeFakeStores();
-    core::Actor actor{"platform_admin", "admin"};
+    core::Actor actor{"platform_admin", "admin", "", ""};
     core::TenantId NewTenant(const std::string& name) {
         return core::TenantId{s.tenants->Create(actor, name).id};
     }

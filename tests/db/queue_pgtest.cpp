@@ -45,7 +45,7 @@ protected:
         EXPECT_TRUE(l);
         return *l;
     }
-    core::Actor actor_{"platform_admin", "admin"};
+    core::Actor actor_{"platform_admin", "admin", "", ""};
     std::unique_ptr<TenantRepository> tenants_;
     std::unique_ptr<JobRepository> jobs_;
     std::unique_ptr<ModelRepository> models_;

@@ -25,7 +25,7 @@ protected:
         TestDatabase::Get().Truncate();
     }
     PgPool& pool() { return TestDatabase::Get().pool(); }
-    core::Actor actor{"platform_admin", "admin"};
+    core::Actor actor{"platform_admin", "admin", "", ""};
 };
 
 TEST_F(PgStoreTest, MigrationsAreIdempotent) {

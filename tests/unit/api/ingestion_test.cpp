@@ -54,7 +54,7 @@ struct Fixture {
     FaultyEvents repo{*stores.events};
     store::EventStream& stream = *stores.streams;
     std::atomic<bool> stream_down{false};
-    core::Actor actor{"platform_admin", "admin"};
+    core::Actor actor{"platform_admin", "admin", "", ""};
 
     Fixture() {
         stores.db->SetFailureHook([this](std::string_view op) {

@@ -102,7 +102,7 @@ protected:
     }
 
     store::FakeStores stores_ = store::MakeFakeStores();
-    core::Actor actor_{"platform_admin", "admin"};
+    core::Actor actor_{"platform_admin", "admin", "", ""};
     core::TenantId tenant_, other_;
     int invalidations_ = 0;
 };
